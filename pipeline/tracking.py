@@ -1,0 +1,187 @@
+"""All run tracking goes through here: store resolution, runs that always end, params, artifacts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from pipeline.config import TrackingConfig, flatten, to_yaml
+from pipeline.errors import TrackingError
+
+DEFAULT_DB = "mlflow.db"
+MAX_PARAM_CHARS = 6000
+SECRET_WORDS = {"token", "key", "apikey", "password", "passwd", "secret", "credentials"}
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def resolve_uri(config: TrackingConfig) -> str:
+    """Config, else $MLFLOW_TRACKING_URI, else a SQLite file in the working directory."""
+    if config.uri:
+        return config.uri
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{Path.cwd() / DEFAULT_DB}"
+
+
+def is_local(uri: str) -> bool:
+    return urlparse(uri).scheme in ("", "file", "sqlite")
+
+
+def connect(config: TrackingConfig) -> str:
+    """Point MLflow at the store and check that it answers; fail fast with one line if not."""
+    import mlflow
+
+    uri = resolve_uri(config)
+    mlflow.set_tracking_uri(uri)
+    if urlparse(uri).scheme in ("http", "https"):
+        _check_server(uri)
+    else:
+        try:
+            mlflow.MlflowClient().search_experiments(max_results=1)
+        except Exception as exc:  # the store's own error types vary by backend
+            raise TrackingError(f"cannot open the MLflow store {uri}: {_first_line(exc)}") from None
+    return uri
+
+
+def _check_server(uri: str) -> None:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=5) as response:
+            if response.status != 200:
+                raise TrackingError(f"MLflow server at {uri} answered {response.status} on /health")
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise TrackingError(
+            f"MLflow tracking server {uri} is not reachable ({reason}): start it, or set tracking.uri"
+        ) from None
+
+
+def experiment_id(name: str, config: TrackingConfig) -> str:
+    """The id of experiment ``name``, created with an explicit artifact folder on local stores."""
+    import mlflow
+
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    location = None
+    if is_local(resolve_uri(config)):
+        location = Path(config.artifact_root).expanduser().resolve().as_uri()
+    try:
+        return mlflow.create_experiment(name, artifact_location=location)
+    except Exception as exc:
+        found = mlflow.get_experiment_by_name(name)  # created by a concurrent process
+        if found is None:
+            raise TrackingError(f"cannot create MLflow experiment {name!r}: {_first_line(exc)}") from None
+        return found.experiment_id
+
+
+@contextlib.contextmanager
+def run(
+    name: str, experiment: str | None = None, *, nested: bool = False, tags: Mapping[str, str] | None = None
+) -> Iterator[Any]:
+    """Start a run that always ends: FINISHED, FAILED on an exception, KILLED on Ctrl-C.
+
+    The error is recorded as the tag ``error`` before the run is ended.
+    """
+    import mlflow
+
+    active = mlflow.start_run(run_name=name, experiment_id=experiment, nested=nested, tags=dict(tags or {}))
+    try:
+        yield active
+    except KeyboardInterrupt:
+        _end_with_error(active, "KILLED", "interrupted (KeyboardInterrupt)")
+        raise
+    except BaseException as exc:
+        _end_with_error(active, "FAILED", f"{type(exc).__name__}: {_first_line(exc)}")
+        raise
+    else:
+        mlflow.end_run("FINISHED")
+
+
+def _end_with_error(active: Any, status: str, message: str) -> None:
+    import mlflow
+
+    with contextlib.suppress(Exception):
+        mlflow.set_tag("error", message[:5000])
+    # end this run even if a nested run is still marked active
+    while mlflow.active_run() is not None and mlflow.active_run().info.run_id != active.info.run_id:
+        mlflow.end_run(status)
+    mlflow.end_run(status)
+
+
+def log_params(params: Mapping[str, Any]) -> None:
+    """Log flat params with MLflow's limits: long values truncated, secrets never logged."""
+    import mlflow
+
+    clean = {k: _param_value(v) for k, v in params.items() if not looks_secret(k)}
+    items = list(clean.items())
+    for start in range(0, len(items), 100):
+        mlflow.log_params(dict(items[start : start + 100]))
+
+
+def log_config(config: Any, prefix: str = "") -> None:
+    """The resolved config: flattened as params and whole as `config.yaml`."""
+    import mlflow
+
+    flat = flatten(config.model_dump(mode="json"))
+    log_params({f"{prefix}{k}": v for k, v in flat.items()})
+    mlflow.log_text(to_yaml(config), "config.yaml")
+
+
+def log_metrics(metrics: Mapping[str, float]) -> None:
+    import mlflow
+
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+
+
+def log_dataframe(frame: Any, name: str, formats: tuple[str, ...] = ("parquet", "csv")) -> None:
+    """Log a pandas table as artifacts `name.parquet` / `name.csv`."""
+    import mlflow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for fmt in formats:
+            path = Path(tmp) / f"{name}.{fmt}"
+            if fmt == "parquet":
+                frame.to_parquet(path, index=False)
+            elif fmt == "csv":
+                frame.to_csv(path, index=False)
+            elif fmt == "jsonl":
+                frame.to_json(path, orient="records", lines=True, force_ascii=False)
+            mlflow.log_artifact(str(path))
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    import mlflow
+
+    mlflow.log_text(text, artifact_file)
+
+
+def set_tags(tags: Mapping[str, str]) -> None:
+    import mlflow
+
+    mlflow.set_tags({k: v for k, v in tags.items() if not looks_secret(k)})
+
+
+def looks_secret(name: str) -> bool:
+    """Names like API_TOKEN, aws.secret_key or db-password are never logged."""
+    words = {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w}
+    return bool(words & SECRET_WORDS)
+
+
+def _param_value(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
