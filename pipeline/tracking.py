@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import tempfile
@@ -38,6 +39,8 @@ def connect(config: TrackingConfig) -> str:
     """Point MLflow at the store and check that it answers; fail fast with one line if not."""
     import mlflow
 
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     uri = resolve_uri(config)
     mlflow.set_tracking_uri(uri)
     if urlparse(uri).scheme in ("http", "https"):

@@ -1,0 +1,268 @@
+"""Thin command line: parse arguments, call `pipeline.api`, turn our errors into one-line messages.
+
+Heavy modules (torch, transformers, mlflow) are imported inside the commands so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+EPILOG = "Run 'pipeline COMMAND --help' for a command's options. Docs: README.md."
+
+
+def _add_config_options(parser: argparse.ArgumentParser, config_positional: bool) -> None:
+    if config_positional:
+        parser.add_argument("config", metavar="CONFIG", help="YAML config file (see configs/)")
+    else:
+        parser.add_argument("--config", metavar="FILE", help="YAML config file (default: built-in defaults)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override any config key, e.g. --set segment.method=topics (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pipeline",
+        description="Read news articles, split them into sections, score the tone and the stance of "
+        "every section, and track every run in MLflow.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = commands.add_parser(
+        "segment", help="split an article (or a corpus) into sections and print them",
+        description="Ingest an article (.txt as scraped, .html, .md) or a corpus (a folder, or JSONL with "
+        "'id' and 'text' or 'html') and split it into sections. With --json, prints one JSON object a "
+        "line: {title, standfirst, sections: [{index, heading, paragraphs}], dropped: [{text, reason}]}, "
+        "plus 'id' for corpus articles.",
+    )
+    p.add_argument("input", metavar="INPUT", help="article file, folder of articles, or JSONL corpus")
+    _add_config_options(p, config_positional=False)
+    p.add_argument("--method", choices=["headings", "topics", "paragraphs"],
+                   help="override the configured segmentation method")
+    p.add_argument("--json", action="store_true", help="print one JSON object per article, one a line")
+
+    p = commands.add_parser(
+        "run", help="run the configured stages and record an MLflow run",
+        description="Run the stages named in CONFIG over its input (or --input) and record a parent "
+        "MLflow run with one child run per stage: resolved config as params, tables as artifacts, "
+        "counts as metrics.",
+    )
+    _add_config_options(p, config_positional=True)
+    p.add_argument("--input", metavar="PATH", help="article or corpus (overrides input.path)")
+
+    p = commands.add_parser(
+        "ui", help="open the MLflow UI on the tracking store",
+        description="Start the MLflow UI on the store the config points at (default: ./mlflow.db). "
+        "Binds to 127.0.0.1 unless --host says otherwise.",
+    )
+    _add_config_options(p, config_positional=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+
+    p = commands.add_parser(
+        "train", help="train, evaluate and register a tone or stance classifier",
+        description="Train the classifier described by CONFIG (see configs/train/), log held-out "
+        "metrics, plots and data set lineage to MLflow, and register it as models:/NAME@ALIAS.",
+    )
+    _add_config_options(p, config_positional=True)
+
+    p = commands.add_parser(
+        "evaluate", help="evaluate a model on a labelled file",
+        description="Evaluate a model (models:/NAME@ALIAS, a runs:/ URI or a local folder) on a labelled "
+        "file with columns text, label (and target for stance). With --json the last line of stdout is "
+        '{"n", "accuracy", "macro_f1", "per_class": {label: {precision, recall, f1, support}}}.',
+    )
+    p.add_argument("--model", required=True, metavar="URI_OR_FOLDER", help="model URI or local folder")
+    p.add_argument("--data", required=True, metavar="FILE", help="labelled JSONL, CSV or Parquet file")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+    return parser
+
+
+def _version() -> str:
+    from pipeline import __version__
+
+    return f"pipeline {__version__}"
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    from pipeline import api
+    from pipeline.errors import InputError
+
+    config = api.load_run_config(args.config, args.overrides)
+    n_ok = n_failed = 0
+    corpus = _is_corpus(args.input)
+    for item in api.segment(args.input, config, args.method):
+        if isinstance(item, InputError):
+            if not corpus:
+                raise item
+            n_failed += 1
+            print(f"warning: skipped {item}", file=sys.stderr)
+            continue
+        n_ok += 1
+        if args.json:
+            print(json.dumps(item.to_json_dict(with_id=corpus), ensure_ascii=False), flush=True)
+        else:
+            _print_segmented(item)
+    if corpus and n_ok == 0:
+        raise InputError(f"every article in {args.input} failed ({n_failed} skipped)")
+    return 0
+
+
+def _is_corpus(path: str) -> bool:
+    from pipeline.ingest import is_corpus
+
+    return is_corpus(path)
+
+
+def _print_segmented(item) -> None:
+    from rich.console import Console
+
+    console = Console()
+    article = item.article
+    console.rule(f"[bold]{article.title or article.id}")
+    if article.standfirst:
+        console.print(f"[italic]{article.standfirst}")
+    for section in item.sections:
+        words = len(section.text.split())
+        console.print(f"\n[bold cyan]§{section.index}[/] {section.heading or '(no heading)'} "
+                      f"[dim]{len(section.paragraphs)} paragraphs, {words} words[/]")
+        first = section.paragraphs[0] if section.paragraphs else ""
+        console.print(f"  [dim]{first[:160]}{'…' if len(first) > 160 else ''}[/]")
+    console.print(f"\n[dim]method {item.method}; {len(article.dropped)} lines dropped as boilerplate[/]")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline import api
+
+    bar = _ProgressBars()
+    try:
+        result = api.run(args.config, args.overrides, args.input, progress=bar.update)
+    finally:
+        bar.close()
+    console = Console()
+    table = Table(title=f"{result.run_name}: {sum(len(s.sections) for s in result.segmented)} sections")
+    for column in ("article", "§", "heading", "paragraphs", "words", "method"):
+        table.add_column(column)
+    shown = 0
+    for seg in result.segmented:
+        for section in seg.sections:
+            if shown >= 60:
+                break
+            table.add_row(seg.article.id, str(section.index), section.heading or "—",
+                          str(len(section.paragraphs)), str(len(section.text.split())), seg.method)
+            shown += 1
+    console.print(table)
+    if result.errors:
+        console.print(f"[yellow]{len(result.errors)} article(s) failed; see the run's errors table[/]")
+    console.print(f"run id:      {result.run_id}")
+    console.print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
+    console.print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
+    return 0
+
+
+def _ui_hint(args: argparse.Namespace) -> str:
+    return f" --config {args.config}" if getattr(args, "config", None) else ""
+
+
+class _ProgressBars:
+    """One tqdm bar per stage, on stderr, shown only for more than one article."""
+
+    def __init__(self) -> None:
+        self._bars: dict = {}
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if total <= 1:
+            return
+        if stage not in self._bars:
+            from tqdm import tqdm
+
+            self._bars[stage] = tqdm(total=total, desc=stage, unit="article", file=sys.stderr)
+        bar = self._bars[stage]
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from pipeline import api
+    from pipeline.tracking import resolve_uri
+
+    config = api.load_run_config(args.config, args.overrides)
+    uri = resolve_uri(config.tracking)
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+               "--host", args.host, "--port", str(args.port)]
+    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C to stop)", file=sys.stderr)
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from pipeline.training.api import train_from_config
+
+    summary = train_from_config(args.config, args.overrides)
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipeline.training.api import evaluate_model
+
+    result = evaluate_model(args.model, args.data)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"n {result['n']}  accuracy {result['accuracy']:.3f}  macro-F1 {result['macro_f1']:.3f}")
+    for label, row in result["per_class"].items():
+        print(f"  {label:10s} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1']:.3f}  "
+              f"n {row['support']}")
+    return 0
+
+
+COMMANDS = {"segment": cmd_segment, "run": cmd_run, "ui": cmd_ui, "train": cmd_train,
+            "evaluate": cmd_evaluate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        from pipeline.errors import PipelineError
+
+        if args.debug:
+            raise
+        if isinstance(exc, PipelineError):
+            print(f"error: {exc}", file=sys.stderr)
+            return exc.exit_code
+        print(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,176 @@
+"""The one place stages are chained: inputs -> ingest -> segment, each a child run under one parent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.config import RunConfig
+from pipeline.errors import InputError
+from pipeline.ingest import RawDoc, is_corpus, iter_corpus, parse, read_document
+from pipeline.records import Article, Segmented
+from pipeline.segment import segment_article
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    """What a run produced, for the CLI to show."""
+
+    run_id: str
+    experiment_id: str
+    tracking_uri: str
+    run_name: str
+    segmented: list[Segmented] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_inputs(path: Path, config: RunConfig) -> tuple[list[RawDoc], list[dict]]:
+    """All documents of one file or a corpus, and the per-document read errors."""
+    if not is_corpus(path):
+        return [read_document(path, config.ingest, config.input.format)], []
+    docs: list[RawDoc] = []
+    errors: list[dict] = []
+    for item in iter_corpus(path, config.ingest):
+        if isinstance(item, InputError):
+            errors.append({"id": None, "stage": "read", "error": str(item)})
+        else:
+            docs.append(item)
+    if not docs:
+        first = errors[0]["error"] if errors else "no documents"
+        raise InputError(f"no usable article in {path}: {first}")
+    return docs, errors
+
+
+def default_run_name(config_path: str | None, input_path: Path) -> str:
+    stem = Path(config_path).stem if config_path else "defaults"
+    return f"{stem}-{input_path.stem}-{dt.datetime.now():%m%d-%H%M%S}"
+
+
+def run_pipeline(
+    config: RunConfig,
+    input_path: Path,
+    config_path: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Read the inputs, then run each configured stage as a child run of one parent run."""
+    import pandas as pd
+
+    from pipeline import tracking
+
+    start = time.perf_counter()
+    docs, errors = read_inputs(input_path, config)  # bad input fails here, before any run exists
+    uri = tracking.connect(config.tracking)
+    experiment = tracking.experiment_id(config.experiment, config.tracking)
+    name = config.run_name or default_run_name(config_path, input_path)
+    single = len(docs) == 1 and not errors and not is_corpus(input_path)
+    with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
+        tracking.log_config(config)
+        articles: list[Article] = []
+        with tracking.run("ingest", experiment, nested=True):
+            for i, doc in enumerate(docs):
+                try:
+                    articles.append(parse(doc, config.ingest))
+                except InputError as exc:
+                    if single:
+                        raise
+                    errors.append({"id": doc.id, "stage": "ingest", "error": str(exc)})
+                if progress:
+                    progress("ingest", i + 1, len(docs))
+            stage_metrics = _ingest_metrics(articles, errors)
+            tracking.log_metrics(stage_metrics)
+            tracking.log_dataframe(pd.DataFrame(_dropped_rows(articles), columns=DROPPED_COLUMNS), "dropped")
+        segmented: list[Segmented] = []
+        if "segment" in config.stages:
+            with tracking.run("segment", experiment, nested=True):
+                for i, article in enumerate(articles):
+                    try:
+                        segmented.append(segment_article(article, config.segment))
+                    except InputError as exc:
+                        if single:
+                            raise
+                        errors.append({"id": article.id, "stage": "segment", "error": str(exc)})
+                    if progress:
+                        progress("segment", i + 1, len(articles))
+                stage_metrics |= _segment_metrics(segmented)
+                tracking.log_metrics(_segment_metrics(segmented))
+                rows = _section_rows(segmented)
+                tracking.log_dataframe(pd.DataFrame(rows, columns=SECTION_COLUMNS), "sections")
+                tracking.log_text(
+                    "\n".join(_json_line(s, len(segmented) > 1) for s in segmented) + "\n", "segments.jsonl"
+                )
+        if errors:
+            tracking.log_dataframe(pd.DataFrame(errors, columns=["id", "stage", "error"]), "errors")
+        seconds = time.perf_counter() - start
+        tracking.log_metrics(
+            stage_metrics | {"n_articles": len(docs), "n_failed": len(errors), "seconds": seconds}
+        )
+        if not articles:
+            raise InputError(f"every article failed in {input_path}: {errors[0]['error']}")
+    return RunResult(
+        run_id=parent.info.run_id,
+        experiment_id=experiment,
+        tracking_uri=uri,
+        run_name=name,
+        segmented=segmented,
+        errors=errors,
+        seconds=seconds,
+    )
+
+
+DROPPED_COLUMNS = ["article_id", "text", "reason"]
+SECTION_COLUMNS = ["article_id", "section_index", "heading", "n_paragraphs", "n_words", "method", "text"]
+
+
+def _dropped_rows(articles: list[Article]) -> list[dict]:
+    return [{"article_id": a.id, "text": d.text, "reason": d.reason} for a in articles for d in a.dropped]
+
+
+def _section_rows(segmented: list[Segmented]) -> list[dict]:
+    return [
+        {
+            "article_id": s.article.id,
+            "section_index": sec.index,
+            "heading": sec.heading,
+            "n_paragraphs": len(sec.paragraphs),
+            "n_words": len(sec.text.split()),
+            "method": s.method,
+            "text": sec.text,
+        }
+        for s in segmented
+        for sec in s.sections
+    ]
+
+
+def _ingest_metrics(articles: list[Article], errors: list[dict]) -> dict[str, float]:
+    return {
+        "ingest.n_articles": len(articles),
+        "ingest.n_failed": len(errors),
+        "ingest.n_paragraphs": sum(len(a.paragraphs) for a in articles),
+        "ingest.n_headings": sum(len(a.headings) for a in articles),
+        "ingest.n_dropped": sum(len(a.dropped) for a in articles),
+        "ingest.n_with_title": sum(a.title is not None for a in articles),
+    }
+
+
+def _segment_metrics(segmented: list[Segmented]) -> dict[str, float]:
+    n_sections = sum(len(s.sections) for s in segmented)
+    return {
+        "segment.n_articles": len(segmented),
+        "segment.n_sections": n_sections,
+        "segment.n_headed_sections": sum(1 for s in segmented for x in s.sections if x.heading),
+        "segment.mean_sections_per_article": n_sections / len(segmented) if segmented else 0.0,
+        "segment.n_by_headings": sum(s.method.startswith("headings") for s in segmented),
+        "segment.n_by_topics": sum(s.method.startswith("topics") for s in segmented),
+    }
+
+
+def _json_line(segmented: Segmented, with_id: bool) -> str:
+    import json
+
+    return json.dumps(segmented.to_json_dict(with_id=with_id), ensure_ascii=False)
