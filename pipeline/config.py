@@ -182,9 +182,10 @@ def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
     node: Any = model
     for part in loc:
         field = node.model_fields.get(part) if isinstance(node, type) else None
-        if field is None or not (isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)):
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
-        node = field.annotation
+        node = annotation
     return sorted(node.model_fields)
 
 
