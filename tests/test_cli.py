@@ -182,3 +182,34 @@ def test_python_dash_m_and_console_script_agree(article, tmp_path):
     b = cli("segment", str(article), "--json", cwd=tmp_path)
     assert a.returncode == b.returncode == 0
     assert a.stdout == b.stdout
+
+
+def test_ui_serves_the_store_on_localhost(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = config_file(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "ui", "--config", str(cfg), "--port", str(port)],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the UI did not answer on 127.0.0.1 within 60 s")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    assert str(tmp_path / "mlflow.db") in proc.stderr.read()
