@@ -25,8 +25,11 @@ def segment(
     """Segment one article, or each article of a corpus (bad ones come back as InputError)."""
     path = Path(input_path)
     if not is_corpus(path):
-        yield segment_article(parse(read_document(path, config.ingest, config.input.format), config.ingest),
-                              config.segment, method)
+        yield segment_article(
+            parse(read_document(path, config.ingest, config.input.format), config.ingest),
+            config.segment,
+            method,
+        )
         return
     for doc in iter_corpus(path, config.ingest):
         if isinstance(doc, InputError):
@@ -49,10 +52,45 @@ def run(
     path = input_path or config.input.path
     if not path:
         raise ConfigError(f"{config_path or 'config'}: no input: set input.path or pass --input PATH")
-    if input_path is None and config_path and not Path(path).is_absolute() and not Path(path).exists():
-        # a relative input.path in a config file is also tried relative to the config's folder
-        beside = Path(config_path).parent / path
-        path = str(beside) if beside.exists() else path
+    if input_path is None:  # a relative input.path in a config file is also tried from the config's folder
+        path = str(_beside(path, config_path))
     if not Path(path).exists():
         raise InputError(f"input not found: {path} (check --input or input.path)")
-    return run_pipeline(config, Path(path), config_path, progress)
+    models = prepare_models(config, config_path) if "score" in config.stages else {}
+    return run_pipeline(config, Path(path), config_path, progress, models)
+
+
+def prepare_models(config: RunConfig, config_path: str | None) -> dict[str, str]:
+    """Train (or reuse) the models that the score stage names a train config for; check the others.
+
+    Returns the model URI to score with per role ("tone", "stance").
+    """
+    from pipeline import tracking
+    from pipeline.score.models import check_model_reference
+
+    tracking.connect(config.tracking)
+    models: dict[str, str] = {}
+    for role in ("tone", "stance"):
+        section = getattr(config.score, role)
+        if section is None:
+            continue
+        if section.train:
+            from pipeline.training.api import train_from_config
+
+            train_path = _beside(section.train, config_path)
+            summary = train_from_config(
+                str(train_path), [f"tracking.uri={tracking.resolve_uri(config.tracking)}"]
+            )
+            models[role] = summary["model_uri"]
+        else:
+            check_model_reference(section.model)
+            models[role] = section.model
+    return models
+
+
+def _beside(path: str, config_path: str | None) -> Path:
+    """A path as given if it exists, else relative to the config file's folder."""
+    p = Path(path)
+    if p.exists() or p.is_absolute() or not config_path:
+        return p
+    return Path(config_path).parent / p

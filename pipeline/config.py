@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.errors import ConfigError
 
@@ -48,10 +48,21 @@ class TopicsParams(Strict):
     model: str = "all-MiniLM-L6-v2"
     """Sentence encoder: a local folder, a Hub id, or all-MiniLM-L6-v2 from the PyPI package."""
     unit: Literal["paragraph", "sentence"] = "paragraph"
-    """What the boundaries are placed between."""
+    """What is embedded. Sections are always whole paragraphs, so in an article boundaries fall between
+    paragraphs either way. paragraph: one vector per paragraph (a paragraph longer than the model
+    window, 256 tokens, is truncated). sentence: each paragraph is split into sentences and its vector
+    is the mean of theirs (no truncation; slower). For a bare sequence of sentences (the Choi
+    benchmark) the sentences themselves are the units."""
     min_units: int = Field(2, ge=1)
-    """Fewest units in a topical section."""
+    """Fewest units in a topical section; a span of fewer than 2 * min_units units is one section."""
+    max_units: int | None = Field(8, ge=1)
+    """Most units in a topical section (null: no limit). Keeps article sections readable (a section
+    every few paragraphs); set to null for sentence-level benchmarks whose segments are longer."""
+    penalty: float = Field(1.5, gt=0)
+    """Cost of one more section, in units of the span's mean squared distance to its centroid:
+    higher gives fewer, longer sections (chosen on choi-dev: 1.5; see experiments/topics-choi)."""
     batch_size: int = Field(32, ge=1)
+    """Texts per encoder batch."""
 
 
 class ParagraphsParams(Strict):
@@ -66,6 +77,56 @@ class SegmentConfig(Strict):
     headings: HeadingsParams = HeadingsParams()
     topics: TopicsParams = TopicsParams()
     paragraphs: ParagraphsParams = ParagraphsParams()
+
+
+# --- score --------------------------------------------------------------------------------------
+
+
+class ToneScoreConfig(Strict):
+    model: str = "models:/tone@champion"
+    """Tone classifier: a model URI (models:/NAME@ALIAS, runs:/...), a local model folder, or a Hub id."""
+    train: str | None = None
+    """A train config to run first; an already registered model with the same config and data is reused."""
+
+
+class StanceScoreConfig(Strict):
+    model: str = "models:/stance@champion"
+    """Stance classifier (target-aware): a model URI, a local model folder, or a Hub id."""
+    train: str | None = None
+    """A train config to run first; an already registered model with the same config and data is reused."""
+    targets: dict[str, list[str]] = Field(default_factory=dict)
+    """Target name -> aliases, e.g. {Iran: [Iranian, Tehran]}. Stance is scored only where mentioned."""
+    case_sensitive: bool = True
+    """Match names and aliases with their case as written (so 'Turkey' is not 'turkey')."""
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_are_distinct(cls, targets: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not targets:
+            raise ValueError("no targets: list at least one, e.g. {Iran: [Iranian, Tehran]}")
+        seen: dict[str, str] = {}
+        for name, aliases in targets.items():
+            for term in [name, *aliases]:
+                key = " ".join(str(term).split()).casefold()
+                if not key:
+                    raise ValueError(f"target {name!r} has an empty name or alias")
+                if key in seen:
+                    raise ValueError(f"duplicate target or alias {term!r} (in {seen[key]!r} and {name!r})")
+                seen[key] = name
+        return targets
+
+
+class ScoreConfig(Strict):
+    tone: ToneScoreConfig | None = ToneScoreConfig()
+    """Tone of every section (null: off)."""
+    stance: StanceScoreConfig | None = None
+    """Stance of every section toward each target that it mentions (null: off)."""
+    batch_size: int = Field(32, ge=1)
+    """Windows per forward pass."""
+    max_length: int | None = Field(None, ge=16)
+    """Tokens per window (null: the model's own). Longer sections are split into overlapping windows."""
+    stride: float = Field(0.5, gt=0, le=1)
+    """Window step as a fraction of the window: 0.5 means windows overlap by half."""
 
 
 # --- tracking -----------------------------------------------------------------------------------
@@ -83,10 +144,11 @@ class RunConfig(Strict):
     """MLflow experiment the runs go to."""
     run_name: str | None = None
     """Readable run name; default: '<config name>-<input name>'."""
-    stages: list[Literal["ingest", "segment"]] = ["ingest", "segment"]
+    stages: list[Literal["ingest", "segment", "score"]] = ["ingest", "segment"]
     input: InputConfig = InputConfig()
     ingest: IngestConfig = IngestConfig()
     segment: SegmentConfig = SegmentConfig()
+    score: ScoreConfig = ScoreConfig()
     tracking: TrackingConfig = TrackingConfig()
 
 
@@ -136,12 +198,27 @@ def load_config(
     return validate(data, model, source)
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path) -> dict:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"config file not found: {p} (check the path)")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -174,8 +251,11 @@ def describe_error(exc: ValidationError, model: type[BaseModel]) -> str:
         hint = f"did you mean '{'.'.join([*loc[:-1], close[0]])}'? " if close else ""
         return f"unknown key '{key}': {hint}expected one of: {', '.join(known)}{more}"
     found = err.get("input")
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "value_error":
+        return f"bad value for '{key}': {message}{more}"
     shown = repr(found) if not isinstance(found, dict) else "a mapping"
-    return f"bad value for '{key}': {err['msg'].lower()}, found {shown}{more}"
+    return f"bad value for '{key}': {message[:1].lower()}{message[1:]}, found {shown}{more}"
 
 
 def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:

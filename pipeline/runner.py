@@ -26,6 +26,8 @@ class RunResult:
     tracking_uri: str
     run_name: str
     segmented: list[Segmented] = field(default_factory=list)
+    scores: list = field(default_factory=list)
+    report: str | None = None
     errors: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -57,6 +59,7 @@ def run_pipeline(
     input_path: Path,
     config_path: str | None = None,
     progress: Progress | None = None,
+    models: dict[str, str] | None = None,
 ) -> RunResult:
     """Read the inputs, then run each configured stage as a child run of one parent run."""
     import pandas as pd
@@ -71,6 +74,8 @@ def run_pipeline(
     single = len(docs) == 1 and not errors and not is_corpus(input_path)
     with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
         tracking.log_config(config)
+        if models:
+            tracking.set_tags({f"model.{role}": uri for role, uri in models.items()})
         articles: list[Article] = []
         with tracking.run("ingest", experiment, nested=True):
             for i, doc in enumerate(docs):
@@ -104,6 +109,11 @@ def run_pipeline(
                 tracking.log_text(
                     "\n".join(_json_line(s, len(segmented) > 1) for s in segmented) + "\n", "segments.jsonl"
                 )
+        scores: list = []
+        if "score" in config.stages and segmented:
+            with tracking.run("score", experiment, nested=True):
+                scores, score_metrics = _score_stage(config, segmented, models or {})
+                stage_metrics |= score_metrics
         if errors:
             tracking.log_dataframe(pd.DataFrame(errors, columns=["id", "stage", "error"]), "errors")
         seconds = time.perf_counter() - start
@@ -118,6 +128,8 @@ def run_pipeline(
         tracking_uri=uri,
         run_name=name,
         segmented=segmented,
+        scores=scores,
+        report=report_path(parent.info.run_id) if scores else None,
         errors=errors,
         seconds=seconds,
     )
@@ -174,3 +186,74 @@ def _json_line(segmented: Segmented, with_id: bool) -> str:
     import json
 
     return json.dumps(segmented.to_json_dict(with_id=with_id), ensure_ascii=False)
+
+
+MAX_REPORTS = 20
+
+
+def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str, str]) -> tuple[list, dict]:
+    """Score sections, log the tables, plots and reports to the active (score) run."""
+    import tempfile
+
+    import pandas as pd
+
+    from pipeline import tracking
+    from pipeline.report.html import render_report
+    from pipeline.report.plots import stance_heatmap, tone_bar_chart
+    from pipeline.score import score_sections
+    from pipeline.score.models import load_classifier
+    from pipeline.score.tables import article_metrics, section_rows, stance_rows
+    from pipeline.score.targets import targets_from_config
+
+    cfg = config.score
+    tone = load_classifier(models.get("tone", cfg.tone.model)) if cfg.tone else None
+    stance = load_classifier(models.get("stance", cfg.stance.model)) if cfg.stance else None
+    targets = targets_from_config(cfg.stance.targets, cfg.stance.case_sensitive) if cfg.stance else []
+    for model in (tone, stance):
+        if model is not None and hasattr(model, "configure_windows"):
+            model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
+    start = time.perf_counter()
+    scores = score_sections(segmented, tone, stance, targets)
+    seconds = time.perf_counter() - start
+    metrics = article_metrics(scores) | {
+        "score.n_sections": len(scores),
+        "score.seconds": seconds,
+        "score.sections_per_s": len(scores) / seconds if seconds else 0.0,
+    }
+    tracking.log_metrics(metrics)
+    tracking.log_dataframe(pd.DataFrame(section_rows(scores)), "sections")
+    if targets:
+        tracking.log_dataframe(pd.DataFrame(stance_rows(scores)), "stance")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, seg in enumerate(segmented[:MAX_REPORTS]):
+            mine = [s for s in scores if s.article_id == seg.article.id]
+            prefix = "" if len(segmented) == 1 else f"articles/{_safe(seg.article.id)}/"
+            images = []
+            if cfg.tone:
+                images.append(tone_bar_chart(mine, Path(tmp) / f"tone_{n}.png", seg.article.title or ""))
+            if targets:
+                images.append(stance_heatmap(mine, Path(tmp) / f"stance_{n}.png", seg.article.title or ""))
+            for image, artifact in zip(images, ["tone_per_section.png", "stance_heatmap.png"], strict=False):
+                tracking.log_file(image, prefix + artifact)
+            tracking.log_text(render_report(seg, mine, images), prefix + "report.html")
+    return scores, metrics
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:100]
+
+
+def report_path(parent_run_id: str) -> str | None:
+    """Where the score run's report lies (a local path on a local store, else its URI)."""
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    run = client.get_run(parent_run_id)
+    children = client.search_runs(
+        [run.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent_run_id}' and attributes.run_name = 'score'",
+    )
+    if not children:
+        return None
+    uri = children[0].info.artifact_uri.rstrip("/") + "/report.html"
+    return uri.removeprefix("file://")

@@ -162,6 +162,17 @@ def log_dataframe(frame: Any, name: str, formats: tuple[str, ...] = ("parquet", 
             mlflow.log_artifact(str(path))
 
 
+def log_file(path: str | Path, artifact_file: str) -> None:
+    """Log a local file under the artifact path ``artifact_file`` (folder/name)."""
+    import mlflow
+
+    folder, _, _ = artifact_file.rpartition("/")
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / Path(artifact_file).name
+        target.write_bytes(Path(path).read_bytes())
+        mlflow.log_artifact(str(target), artifact_path=folder or None)
+
+
 def log_text(text: str, artifact_file: str) -> None:
     import mlflow
 

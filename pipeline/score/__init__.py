@@ -1,0 +1,124 @@
+"""Score: tone of every section and stance toward each target the section mentions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from pipeline.errors import ModelError
+from pipeline.records import Section, Segmented
+from pipeline.score.targets import Target
+
+TONE_LABELS = ("negative", "neutral", "positive")
+STANCE_LABELS = ("against", "neutral", "favor")
+NOT_MENTIONED = "not mentioned"
+
+
+class Classifier(Protocol):
+    """What the score stage needs of a model (see pipeline.models.classifier)."""
+
+    labels: list[str]
+
+    def predict_proba(self, texts: list[str], targets: list[str] | None = None) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class StanceResult:
+    target: str
+    mentions: int
+    label: str | None = None
+    probs: dict[str, float] | None = None
+    reason: str | None = None
+
+    @property
+    def score(self) -> float | None:
+        return None if self.probs is None else self.probs["favor"] - self.probs["against"]
+
+
+@dataclass(frozen=True)
+class SectionScore:
+    article_id: str
+    index: int
+    heading: str | None
+    n_tokens: int
+    tone_label: str | None
+    tone_probs: dict[str, float] | None
+    stance: tuple[StanceResult, ...] = ()
+
+    @property
+    def tone_score(self) -> float | None:
+        return None if self.tone_probs is None else self.tone_probs["positive"] - self.tone_probs["negative"]
+
+
+def section_text(section: Section) -> str:
+    """What is scored: the heading (when there is one) and the paragraphs."""
+    return "\n\n".join([section.heading, *section.paragraphs] if section.heading else section.paragraphs)
+
+
+def check_labels(model: Classifier, expected: Sequence[str], role: str) -> None:
+    if sorted(model.labels) != sorted(expected):
+        raise ModelError(
+            f"the {role} model's labels are {list(model.labels)}, expected {list(expected)}: "
+            f"train it with the {role} label set"
+        )
+
+
+def _probs_by_label(model: Classifier, rows: np.ndarray, order: Sequence[str]) -> list[dict[str, float]]:
+    columns = [model.labels.index(label) for label in order]
+    return [{label: float(row[c]) for label, c in zip(order, columns, strict=True)} for row in rows]
+
+
+def count_tokens(model: Classifier | None, texts: list[str]) -> list[int]:
+    """Tokens per text by the model's tokenizer where it has one, else words."""
+    counter = getattr(model, "count_tokens", None)
+    return list(counter(texts)) if counter else [len(t.split()) for t in texts]
+
+
+def score_sections(
+    segmented: Sequence[Segmented],
+    tone: Classifier | None,
+    stance: Classifier | None,
+    targets: Sequence[Target] = (),
+) -> list[SectionScore]:
+    """Score every section of every article in one pass per model (the models batch inside)."""
+    sections = [(s.article.id, sec) for s in segmented for sec in s.sections]
+    texts = [section_text(sec) for _, sec in sections]
+    tone_probs: list[dict[str, float] | None] = [None] * len(texts)
+    if tone is not None and texts:
+        check_labels(tone, TONE_LABELS, "tone")
+        tone_probs = list(_probs_by_label(tone, tone.predict_proba(texts), TONE_LABELS))
+    n_tokens = count_tokens(tone or stance, texts)
+
+    mentions = [[t.mentions(text) for t in targets] for text in texts]
+    pairs = [(i, j) for i in range(len(texts)) for j in range(len(targets)) if mentions[i][j]]
+    stance_probs: dict[tuple[int, int], dict[str, float]] = {}
+    if stance is not None and pairs:
+        check_labels(stance, STANCE_LABELS, "stance")
+        rows = stance.predict_proba([texts[i] for i, _ in pairs], [targets[j].name for _, j in pairs])
+        stance_probs = dict(zip(pairs, _probs_by_label(stance, rows, STANCE_LABELS), strict=True))
+
+    out: list[SectionScore] = []
+    for i, (article_id, sec) in enumerate(sections):
+        results = []
+        for j, target in enumerate(targets if stance is not None else ()):
+            probs = stance_probs.get((i, j))
+            if probs is None:
+                results.append(StanceResult(target.name, 0, reason=NOT_MENTIONED))
+            else:
+                results.append(StanceResult(target.name, mentions[i][j], max(probs, key=probs.get), probs))
+        probs = tone_probs[i]
+        out.append(
+            SectionScore(
+                article_id,
+                sec.index,
+                sec.heading,
+                n_tokens[i],
+                max(probs, key=probs.get) if probs else None,
+                probs,
+                tuple(results),
+            )
+        )
+    return out
