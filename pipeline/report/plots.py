@@ -57,8 +57,7 @@ def stance_heatmap(scores: Sequence[SectionScore], path: Path, title: str = "") 
             if r.score is not None:
                 grid[i, j] = r.score
     fig, ax = plt.subplots(figsize=(1.3 * len(targets) + 4, 0.45 * len(scores) + 1.6))
-    cmap = plt.get_cmap("RdYlGn").copy()
-    cmap.set_bad("#e5e5e5")
+    cmap = plt.get_cmap("RdYlGn").with_extremes(bad="#e5e5e5")
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(len(targets)), targets, rotation=30, ha="right")
     ax.set_yticks(range(len(scores)), [section_label(s) for s in scores])

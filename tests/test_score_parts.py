@@ -1,0 +1,98 @@
+"""Targets, score config validation, tables, plots and the HTML report (no model needed here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+from pipeline.records import Article, Block, Section, Segmented
+from pipeline.report.html import render_report
+from pipeline.report.plots import stance_heatmap, tone_bar_chart
+from pipeline.score import NOT_MENTIONED, SectionScore, StanceResult
+from pipeline.score.tables import article_metrics, section_rows, stance_rows
+from pipeline.score.targets import Target
+
+
+def test_target_matches_name_and_aliases_as_whole_words():
+    iran = Target("Iran", ("Iranian", "Tehran"))
+    assert iran.mentions("Iran said the Iranian navy left Tehran; Iranians cheered.") == 3
+    assert iran.mentions("Tehranis") == 0
+    eu = Target("European Union", ("EU", "Brussels"))
+    assert eu.mentions("The European\nUnion and the EU met in Brussels (EUR 5bn).") == 3
+    assert Target("Turkey").mentions("roast turkey") == 0
+    assert Target("Turkey", case_sensitive=False).mentions("roast turkey") == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("score.stance={targets: {}}", "no targets"),
+        ("score.stance={targets: {Iran: [Tehran], Israel: [tehran]}}", "duplicate target or alias 'tehran'"),
+        ("score.stance={targets: {Iran: [], iran: []}}", "duplicate target or alias 'iran'"),
+    ],
+)
+def test_bad_target_lists_fail_at_load(override, expected):
+    with pytest.raises(ConfigError) as err:
+        load_config(None, [override])
+    assert expected in str(err.value) and "score.stance.targets" in str(err.value)
+
+
+def test_duplicate_yaml_key_fails(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("score:\n  stance:\n    targets:\n      Iran: [Tehran]\n      Iran: [Iranian]\n")
+    with pytest.raises(ConfigError, match="line 5.*duplicate key 'Iran'"):
+        load_config(cfg)
+
+
+def _scores() -> tuple[Segmented, list[SectionScore]]:
+    sections = (Section(0, None, ("Tehran warned Israel.",)), Section(1, "Trade", ("Grain prices rose.",)))
+    article = Article("a", "Title", "Deck", tuple(Block(p) for s in sections for p in s.paragraphs))
+    seg = Segmented(article, sections, "headings.v1")
+    probs = {"against": 0.7, "neutral": 0.2, "favor": 0.1}
+    scores = [
+        SectionScore(
+            "a",
+            0,
+            None,
+            5,
+            "negative",
+            {"negative": 0.8, "neutral": 0.15, "positive": 0.05},
+            (StanceResult("Iran", 1, "against", probs), StanceResult("Israel", 1, "against", probs)),
+        ),
+        SectionScore(
+            "a",
+            1,
+            "Trade",
+            4,
+            "positive",
+            {"negative": 0.1, "neutral": 0.2, "positive": 0.7},
+            (StanceResult("Iran", 0, reason=NOT_MENTIONED), StanceResult("Israel", 0, reason=NOT_MENTIONED)),
+        ),
+    ]
+    return seg, scores
+
+
+def test_tables_and_article_metrics():
+    _, scores = _scores()
+    rows = section_rows(scores)
+    assert rows[0]["tone_score"] == pytest.approx(-0.75) and rows[1]["tone_label"] == "positive"
+    assert rows[0]["Iran.stance_score"] == pytest.approx(-0.6) and rows[0]["Iran.mentions"] == 1
+    assert rows[1]["Iran.stance_label"] is None and rows[1]["Iran.p_favor"] is None
+    long = stance_rows(scores)
+    assert [r["reason"] for r in long] == [None, None, NOT_MENTIONED, NOT_MENTIONED]
+    metrics = article_metrics(scores)
+    assert metrics["tone.mean_score"] == pytest.approx((-0.75 + 0.6) / 2)
+    assert metrics["tone.share_negative"] == 0.5 and metrics["stance.Iran.n_sections"] == 1
+    assert metrics["stance.Iran.mean_score"] == pytest.approx(-0.6)
+
+
+def test_plots_and_report(tmp_path):
+    seg, scores = _scores()
+    bar = tone_bar_chart(scores, tmp_path / "tone.png")
+    heat = stance_heatmap(scores, tmp_path / "stance.png")
+    assert bar.read_bytes()[:4] == b"\x89PNG" and heat.stat().st_size > 1000
+    page = render_report(seg, scores, [bar])
+    assert page.count('class="section"') == 2 and "<h2>Trade</h2>" in page
+    assert 'Iran: <span class="badge against">against -0.60' in page and NOT_MENTIONED in page
+    assert "data:image/png;base64," in page
