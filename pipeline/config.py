@@ -32,7 +32,7 @@ class IngestConfig(Strict):
     """Drop site chrome, promos, 'recommended' lists, captions and credits from plain text."""
     max_heading_words: int = Field(16, ge=1)
     """A plain-text line longer than this many words is never taken as a sub-heading."""
-    max_bytes: int = Field(50_000_000, gt=0)
+    max_bytes: int = Field(5_000_000, gt=0)
     """Refuse a single article larger than this many bytes."""
 
 
