@@ -196,7 +196,7 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "pipeline", "ui", "--config", str(cfg), "--port", str(port)],
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 150
         while time.time() < deadline:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
@@ -205,7 +205,7 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
             except OSError:
                 time.sleep(0.5)
         else:
-            pytest.fail("the UI did not answer on 127.0.0.1 within 60 s")
+            pytest.fail("the UI did not answer on 127.0.0.1 within 150 s")
     finally:
         proc.terminate()
         try:
