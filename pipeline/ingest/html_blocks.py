@@ -1,0 +1,147 @@
+"""Trafilatura's XML body -> a flat list of candidate blocks with the hints the rules need.
+
+Trafilatura (with `include_formatting` and `include_links`) returns a small XML tree: `<head rend="h2">`,
+`<p>`, `<list><item>`, `<quote>`, `<table><row><cell>`, inline `<hi rend="#b">` and `<ref>`, `<lb/>`.
+Each paragraph-like element becomes one candidate per line (a `<lb/>`, i.e. a `<br>` of the page, starts
+a new one: lines set apart on the page are read as separate blocks); list items, quotes and table rows
+are paragraphs; inline text between blocks is a paragraph of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from lxml import etree
+
+from pipeline.ingest.html_meta import clean_text
+
+_BOLD = {"#b", "#strong"}
+_LINE = "\n"
+
+
+@dataclass
+class Candidate:
+    """One block before the rules: text, kind, and where it came from."""
+
+    text: str
+    kind: str = "paragraph"  # "paragraph" | "heading"
+    source: str = "p"  # "head", "p", "item", "quote", "cell"
+    level: int = 0  # heading level (2 for h2 ...), 0 if none
+    bold_only: bool = False  # all its text is bold (`<p><strong>...</strong></p>`)
+    link_share: float = 0.0  # share of its characters inside links
+    node: object | None = None  # the element of the original page it matches, when found
+    order: float = 0  # its place in trafilatura's output (to list dropped blocks in reading order)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+def _segments(el) -> list[tuple[str, bool, bool]]:
+    """(text, bold, link) runs of an inline element tree, with `_LINE` for each `<lb/>`."""
+    out: list[tuple[str, bool, bool]] = []
+
+    def walk(node, bold: bool, link: bool) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        inner_bold = bold or (tag == "hi" and (node.get("rend") or "") in _BOLD)
+        inner_link = link or tag == "ref"
+        if tag == "lb":
+            out.append((_LINE, bold, link))
+        elif node.text:
+            out.append((node.text, inner_bold, inner_link))
+        for child in node:
+            walk(child, inner_bold, inner_link)
+            if child.tail:
+                out.append((child.tail, inner_bold, inner_link))
+
+    walk(el, False, False)
+    return out
+
+
+def _lines(el) -> list[tuple[str, bool, float]]:
+    """The lines of an element: (clean text, all bold, share of characters in links)."""
+    lines: list[list[tuple[str, bool, bool]]] = [[]]
+    for text, bold, link in _segments(el):
+        if text == _LINE:
+            lines.append([])
+        else:
+            lines[-1].append((text, bold, link))
+    out = []
+    for runs in lines:
+        text = clean_text("".join(t for t, _, _ in runs))
+        if not text:
+            continue
+        visible = [(t, b, lk) for t, b, lk in runs if t.strip()]
+        bold_only = bool(visible) and all(b for _, b, _ in visible)
+        total = sum(len(t.strip()) for t, _, _ in visible) or 1
+        linked = sum(len(t.strip()) for t, _, lk in visible if lk)
+        out.append((text, bold_only, linked / total))
+    return out
+
+
+def _append_text(run, text: str) -> None:
+    if len(run):
+        run[-1].tail = (run[-1].tail or "") + text
+    else:
+        run.text = (run.text or "") + text
+
+
+_BLOCKS = {"p", "head", "item", "quote", "list", "table", "row", "cell", "code", "div"}
+
+
+def body_to_candidates(body) -> list[Candidate]:
+    """Walk trafilatura's body tree in reading order and return its blocks."""
+    out: list[Candidate] = []
+    if body is None:
+        return out
+
+    def add_lines(el, source: str) -> None:
+        for text, bold_only, link_share in _lines(el):
+            out.append(Candidate(text, "paragraph", source, 0, bold_only, link_share))
+
+    def visit(el, source: str) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag == "head":
+            text = clean_text(" ".join(t for t, _, _ in _segments(el) if t != _LINE))
+            if text:
+                rend = el.get("rend") or ""
+                level = int(rend[1]) if len(rend) == 2 and rend[0] == "h" and rend[1].isdigit() else 0
+                segs = _lines(el)
+                link = segs[0][2] if len(segs) == 1 else 0.0
+                out.append(Candidate(text, "heading", "head", level or 3, False, link))
+            return
+        if tag == "table":
+            for row in el.iter("row"):
+                cells = [clean_text(" ".join(t for t, _, _ in _segments(c) if t != _LINE)) for c in row]
+                text = " ".join(c for c in cells if c)
+                if text:
+                    out.append(Candidate(text, "paragraph", "cell"))
+            return
+        if tag == "graphic":
+            return
+        has_block_children = any(isinstance(c.tag, str) and c.tag in _BLOCKS for c in el)
+        if tag in ("list", "quote", "item", "div", "body") and has_block_children:
+            child_source = "item" if tag in ("list", "item") else ("quote" if tag == "quote" else source)
+            if tag == "body":
+                child_source = "p"
+            # inline content between block children (text, links, emphasis) forms its own paragraph
+            run = etree.Element("p")
+            run.text = el.text
+            for child in el:
+                if isinstance(child.tag, str) and child.tag in _BLOCKS:
+                    add_lines(run, child_source)
+                    visit(child, child_source)
+                    run = etree.Element("p")
+                    run.text = child.tail
+                elif isinstance(child.tag, str) and child.tag != "graphic":
+                    run.append(copy.deepcopy(child))
+                elif child.tail:  # an image or a comment: keep only the text after it
+                    _append_text(run, child.tail)
+            add_lines(run, child_source)
+            return
+        kind = {"item": "item", "quote": "quote", "list": "item"}.get(tag, source)
+        add_lines(el, kind)
+
+    visit(body, "p")
+    return out
