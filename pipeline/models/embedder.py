@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from pipeline.errors import ModelError
-from pipeline.models.locate import resolve_encoder
+from pipeline.models.locate import quiet_transformers, resolve_encoder
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -96,6 +96,7 @@ class SentenceEncoder:
             from transformers import AutoModel, AutoTokenizer
 
             source = resolve_encoder(self.name)
+            quiet_transformers()
             try:
                 tokenizer = AutoTokenizer.from_pretrained(source)
                 model = AutoModel.from_pretrained(source)

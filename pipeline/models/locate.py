@@ -39,3 +39,11 @@ def resolve_encoder(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelError(f"model folder not found: {name} (check the path)")
     return name  # a Hub id; loading it needs the network unless it is in the local cache
+
+
+def quiet_transformers() -> None:
+    """No weight-loading progress bars or expected-warning chatter from transformers on stderr."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
