@@ -213,3 +213,19 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
     assert str(tmp_path / "mlflow.db") in proc.stderr.read()
+
+
+def test_segment_seed_article_json_matches_gold(shared, tmp_path):
+    page = shared / "articles" / "azerbaijan-israel.txt"
+    gold = json.loads((shared / "articles" / "azerbaijan-israel.gold.json").read_text(encoding="utf-8"))
+    result = cli("segment", str(page), "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    lines = [" ".join(line.split()) for line in page.read_text(encoding="utf-8").split("\n")]
+    assert (out["title"], out["standfirst"]) == (gold["title"], gold["standfirst"])
+    assert [s["heading"] for s in out["sections"]] == [s["heading"] for s in gold["sections"]]
+    for got, want in zip(out["sections"], gold["sections"], strict=True):
+        assert [" ".join(p.split()) for p in got["paragraphs"]] == [lines[n - 1] for n in want["paragraph_lines"]]
+    assert [" ".join(d["text"].split()) for d in out["dropped"]] == [lines[n - 1] for n in gold["boilerplate_lines"]]
+    body = " ".join(p for s in out["sections"] for p in s["paragraphs"])
+    assert body.count("Israel was one of the first countries to recognize") == 1
