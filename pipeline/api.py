@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import RunConfig, load_config
 from pipeline.errors import ConfigError, InputError
@@ -11,6 +12,9 @@ from pipeline.ingest import is_corpus, iter_corpus, parse, read_document
 from pipeline.records import Segmented
 from pipeline.runner import Progress, RunResult, run_pipeline
 from pipeline.segment import segment_article
+
+if TYPE_CHECKING:
+    from pipeline.corpus import CorpusResult
 
 
 def load_run_config(config_path: str | None, overrides: list[str] | None = None) -> RunConfig:
@@ -46,8 +50,15 @@ def run(
     overrides: list[str] | None = None,
     input_path: str | None = None,
     progress: Progress | None = None,
-) -> RunResult:
-    """Run the configured stages over the configured (or given) input, tracked in MLflow."""
+    output: str | None = None,
+    batch_size: int | None = None,
+) -> RunResult | CorpusResult:
+    """Run the configured stages over the configured (or given) input, tracked in MLflow.
+
+    A corpus (a folder, JSONL or Parquet file), or any input given an ``output`` folder, is streamed
+    into ``output`` by `pipeline.corpus.run_corpus` (resumable); a single article keeps the in-memory
+    run of `pipeline.runner.run_pipeline`.
+    """
     config = load_run_config(config_path, overrides)
     path = input_path or config.input.path
     if not path:
@@ -57,6 +68,10 @@ def run(
     if not Path(path).exists():
         raise InputError(f"input not found: {path} (check --input or input.path)")
     models = prepare_models(config, config_path) if "score" in config.stages else {}
+    if output or is_corpus(path):
+        from pipeline.corpus import run_corpus
+
+        return run_corpus(config, Path(path), config_path, output, progress, models, batch_size)
     return run_pipeline(config, Path(path), config_path, progress, models)
 
 

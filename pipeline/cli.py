@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_config_options(p, config_positional=True)
     p.add_argument("--input", metavar="PATH", help="article or corpus (overrides input.path)")
+    p.add_argument(
+        "--output", metavar="DIR",
+        help="for a corpus (folder, JSONL or Parquet): write DIR/sections/*.parquet (one row per section) "
+        "and DIR/errors.parquet; rerunning with the same DIR resumes "
+        "(default: outputs/<config name>-<input name>)",
+    )
+    p.add_argument("--batch-size", type=int, default=None, metavar="N",
+                   help="articles per committed part file in a corpus run (default 64)")
 
     p = commands.add_parser(
         "ui", help="open the MLflow UI on the tracking store",
@@ -150,9 +158,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     bar = _ProgressBars()
     try:
-        result = api.run(args.config, args.overrides, args.input, progress=bar.update)
+        result = api.run(args.config, args.overrides, args.input, progress=bar.update,
+                         output=args.output, batch_size=args.batch_size)
     finally:
         bar.close()
+    if not hasattr(result, "segmented"):
+        return _print_corpus_summary(result, args)
     console = Console()
     table = Table(title=f"{result.run_name}: {sum(len(s.sections) for s in result.segmented)} sections")
     for column in ("article", "§", "heading", "paragraphs", "words", "method"):
@@ -171,6 +182,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"run id:      {result.run_id}")
     console.print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
     console.print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
+    return 0
+
+
+def _print_corpus_summary(result, args: argparse.Namespace) -> int:
+    from pipeline.corpus import show_errors
+
+    print(f"done {result.done}  skipped {result.skipped}  failed {result.failed}  "
+          f"sections {result.sections}  time {result.seconds:.1f} s ({result.articles_per_s:.1f} articles/s, "
+          f"peak RSS {result.peak_rss_mb:.0f} MB)")
+    print(f"results:     {result.output / 'sections'}/ ({result.parts} part files), "
+          f"{result.output / 'errors.parquet'}")
+    shown = show_errors(result.errors)
+    for line in shown:
+        print(f"failed:      {line}")
+    if result.failed > len(shown):
+        print(f"             ... and {result.failed - len(shown)} more in errors.parquet")
+    print(f"run id:      {result.run_id}")
+    print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
+    print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
     return 0
 
 

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -97,11 +98,12 @@ def run(
     """
     import mlflow
 
-    active = mlflow.start_run(run_name=name, experiment_id=experiment, nested=nested, tags=dict(tags or {}))
+    tags = {k: redact(v) for k, v in (tags or {}).items() if not looks_secret(k)}
+    active = mlflow.start_run(run_name=name, experiment_id=experiment, nested=nested, tags=tags)
     try:
         yield active
-    except KeyboardInterrupt:
-        _end_with_error(active, "KILLED", "interrupted (KeyboardInterrupt)")
+    except KeyboardInterrupt as exc:
+        _end_with_error(active, "KILLED", f"interrupted ({exc or 'KeyboardInterrupt'})")
         raise
     except BaseException as exc:
         _end_with_error(active, "FAILED", f"{type(exc).__name__}: {_first_line(exc)}")
@@ -125,7 +127,7 @@ def log_params(params: Mapping[str, Any]) -> None:
     """Log flat params with MLflow's limits: long values truncated, secrets never logged."""
     import mlflow
 
-    clean = {k: _param_value(v) for k, v in params.items() if not looks_secret(k)}
+    clean = {k: _param_value(redact(v)) for k, v in params.items() if not looks_secret(k)}
     items = list(clean.items())
     for start in range(0, len(items), 100):
         mlflow.log_params(dict(items[start : start + 100]))
@@ -137,13 +139,13 @@ def log_config(config: Any, prefix: str = "") -> None:
 
     flat = flatten(config.model_dump(mode="json"))
     log_params({f"{prefix}{k}": v for k, v in flat.items()})
-    mlflow.log_text(to_yaml(config), "config.yaml")
+    mlflow.log_text(redact(to_yaml(config)), "config.yaml")
 
 
-def log_metrics(metrics: Mapping[str, float]) -> None:
+def log_metrics(metrics: Mapping[str, float], step: int | None = None) -> None:
     import mlflow
 
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None})
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None}, step=step)
 
 
 def log_dataframe(frame: Any, name: str, formats: tuple[str, ...] = ("parquet", "csv")) -> None:
@@ -169,7 +171,7 @@ def log_file(path: str | Path, artifact_file: str) -> None:
     folder, _, _ = artifact_file.rpartition("/")
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / Path(artifact_file).name
-        target.write_bytes(Path(path).read_bytes())
+        shutil.copyfile(path, target)  # streamed: a large file is never held in memory
         mlflow.log_artifact(str(target), artifact_path=folder or None)
 
 
@@ -182,13 +184,21 @@ def log_text(text: str, artifact_file: str) -> None:
 def set_tags(tags: Mapping[str, str]) -> None:
     import mlflow
 
-    mlflow.set_tags({k: v for k, v in tags.items() if not looks_secret(k)})
+    mlflow.set_tags({k: redact(v) for k, v in tags.items() if not looks_secret(k)})
 
 
 def looks_secret(name: str) -> bool:
     """Names like API_TOKEN, aws.secret_key or db-password are never logged."""
     words = {w for w in re.split(r"[^a-z0-9]+", name.lower()) if w}
     return bool(words & SECRET_WORDS)
+
+
+_URL_SECRET = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
+
+
+def redact(value: Any) -> Any:
+    """A password inside a URL (``https://user:PASSWORD@host``) replaced by ``***``."""
+    return _URL_SECRET.sub(r"\1***@", value) if isinstance(value, str) else value
 
 
 def _param_value(value: Any) -> str:

@@ -1,0 +1,1 @@
+"""Tools the tests (and by-hand measurements) use: synthetic corpora."""
