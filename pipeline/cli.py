@@ -152,7 +152,6 @@ def _print_segmented(item) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     from pipeline import api
 
@@ -165,24 +164,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not hasattr(result, "segmented"):
         return _print_corpus_summary(result, args)
     console = Console()
-    table = Table(title=f"{result.run_name}: {sum(len(s.sections) for s in result.segmented)} sections")
-    for column in ("article", "§", "heading", "paragraphs", "words", "method"):
-        table.add_column(column)
-    shown = 0
-    for seg in result.segmented:
-        for section in seg.sections:
-            if shown >= 60:
-                break
-            table.add_row(seg.article.id, str(section.index), section.heading or "—",
-                          str(len(section.paragraphs)), str(len(section.text.split())), seg.method)
-            shown += 1
-    console.print(table)
+    console.print(_sections_table(result))
     if result.errors:
         console.print(f"[yellow]{len(result.errors)} article(s) failed; see the run's errors table[/]")
     console.print(f"run id:      {result.run_id}")
     console.print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
+    if result.report:
+        console.print(f"report:      {result.report}")
     console.print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
     return 0
+
+
+def _sections_table(result, limit: int = 60):
+    """One row per section: structure, and tone and stance where the run scored them."""
+    from rich.table import Table
+
+    scores = {(s.article_id, s.index): s for s in result.scores}
+    targets = [r.target for r in result.scores[0].stance] if result.scores else []
+    many = len(result.segmented) > 1
+    table = Table(title=f"{result.run_name}: {sum(len(s.sections) for s in result.segmented)} sections")
+    for column in [*(["article"] if many else []), "§", "heading", "words"]:
+        table.add_column(column)
+    if scores:
+        table.add_column("tone")
+    for target in targets:
+        table.add_column(target)
+    rows = [(seg, sec) for seg in result.segmented for sec in seg.sections]
+    for seg, section in rows[:limit]:
+        cells = [*([seg.article.id] if many else []), str(section.index), section.heading or "—",
+                 str(len(section.text.split()))]
+        score = scores.get((seg.article.id, section.index))
+        if score is not None:
+            cells.append(f"{score.tone_label} {score.tone_score:+.2f}" if score.tone_probs else "—")
+            cells.extend(f"{r.label} {r.score:+.2f} ({r.mentions})" if r.label else "·" for r in score.stance)
+        table.add_row(*cells)
+    if len(rows) > limit:
+        table.caption = f"first {limit} of {len(rows)} sections; all of them are in the run's tables"
+    elif targets:
+        table.caption = "stance: label, p(favor) − p(against), (mentions); · = target not mentioned"
+    return table
 
 
 def _print_corpus_summary(result, args: argparse.Namespace) -> int:

@@ -78,7 +78,8 @@ def experiment_id(name: str, config: TrackingConfig) -> str:
         return found.experiment_id
     location = None
     if is_local(resolve_uri(config)):
-        location = Path(config.artifact_root).expanduser().resolve().as_uri()
+        folder = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "experiment"
+        location = (Path(config.artifact_root).expanduser().resolve() / folder).as_uri()
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except Exception as exc:
