@@ -72,9 +72,11 @@ def _probs_by_label(model: Classifier, rows: np.ndarray, order: Sequence[str]) -
 
 
 def count_tokens(model: Classifier | None, texts: list[str]) -> list[int]:
-    """Tokens per text by the model's tokenizer where it has one, else words."""
-    counter = getattr(model, "count_tokens", None)
-    return list(counter(texts)) if counter else [len(t.split()) for t in texts]
+    """Tokens per text by the model's tokenizer where it has one, else whitespace words."""
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:
+        return [len(t.split()) for t in texts]
+    return [len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
 
 def score_sections(
