@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 ARTICLE = SCRAPED_WITH_HEADINGS.replace(
     "Opponents argued that the money",
-    "Turkish engineers praised the design, while Iranian officials criticised it. Opponents argued that the money",
+    "Turkish engineers praised the design, while Iranian officials criticised it. "
+    "Opponents argued that the money",
 )
 
 
