@@ -91,6 +91,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, metavar="URI_OR_FOLDER", help="model URI or local folder")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled JSONL, CSV or Parquet file")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
+
+    p = commands.add_parser(
+        "bench", help="time the scorer against transformers.pipeline on the same sections",
+        description="Score the same N sections (20-600 tokens, cut from ../shared data) with the same tone "
+        "model two ways in one process: transformers.pipeline called once per section (fp32), and the "
+        "project's scorer. Reports sections/s, their ratio, p50/p95 latency per article, peak RSS and "
+        "label agreement, and logs them to MLflow (experiment 'bench'). With --json the last line of "
+        "stdout is one JSON object.",
+    )
+    p.add_argument("--n", type=int, default=2000, help="sections to score (default 2000)")
+    p.add_argument("--model", default="models:/tone@champion", help="tone model URI or folder")
+    p.add_argument("--shared", default=None, metavar="DIR", help="the shared data folder (default ../shared)")
+    _add_config_options(p, config_positional=False)
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     return parser
 
 
@@ -285,7 +299,32 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"segment": cmd_segment, "run": cmd_run, "ui": cmd_ui, "train": cmd_train,
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from pipeline import api
+    from pipeline.bench import bench
+    from pipeline.score.models import check_model_reference
+    from pipeline.tracking import connect
+
+    config = api.load_run_config(args.config, args.overrides)
+    connect(config.tracking)
+    check_model_reference(args.model)
+    shared = Path(args.shared) if args.shared else Path.cwd().parent / "shared"
+    figures = bench(args.model, args.n, shared, config.tracking)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"{figures['n']} sections (mean {figures['mean_tokens']:.0f} tokens, window {figures['window']})")
+    for name, key in (("transformers.pipeline", "baseline"), ("pipeline scorer", "pipeline")):
+        rate, p50, p95 = (figures[f"{key}_{k}"] for k in ("sections_per_s", "p50_article_s", "p95_article_s"))
+        print(f"  {name:22s} {rate:.1f} sections/s, p50 {p50:.2f} s / p95 {p95:.2f} s per article")
+    print(f"  ratio {figures['ratio']:.2f}x   agreement {figures['agreement']:.4f}   "
+          f"peak RSS {figures['peak_rss_mb']:.0f} MB   run {figures['run_id']}")
+    return 0
+
+
+COMMANDS = {"bench": cmd_bench, "segment": cmd_segment, "run": cmd_run, "ui": cmd_ui, "train": cmd_train,
             "evaluate": cmd_evaluate}
 
 

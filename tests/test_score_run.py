@@ -182,3 +182,22 @@ def test_unknown_model_uri_fails_at_load_with_one_line(store, tmp_path):
     before = {r.info.run_id for r in client.search_runs([exp.experiment_id])} if exp else set()
     assert all(r.info.status != "RUNNING" for r in client.search_runs([exp.experiment_id])) if exp else True
     assert json.dumps(sorted(before))  # no new run is started for a bad model reference
+
+
+def test_bench_command_reports_both_ways_in_one_json_line(store, shared, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline", "bench", "--n", "20", "--model", store["tone"], "--json",
+         "--shared", str(shared), "--set", store["tracking"][0],
+         "--set", store["tracking"][1]],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("n", "baseline_sections_per_s", "pipeline_sections_per_s", "ratio", "agreement"):
+        assert key in figures
+    assert figures["n"] == 20
+    assert figures["baseline_sections_per_s"] > 0 and figures["pipeline_sections_per_s"] > 0
+    assert figures["ratio"] == pytest.approx(
+        figures["pipeline_sections_per_s"] / figures["baseline_sections_per_s"], rel=1e-6)
+    assert 0.9 <= figures["agreement"] <= 1.0  # same model, same windows: the labels should agree
+    assert figures["max_tokens"] > figures["window"]  # long sections are in the mix
