@@ -179,8 +179,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _print_corpus_summary(result, args)
     console = Console()
     console.print(_sections_table(result))
-    if result.errors:
-        console.print(f"[yellow]{len(result.errors)} article(s) failed; see the run's errors table[/]")
     console.print(f"run id:      {result.run_id}")
     console.print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
     if result.report:

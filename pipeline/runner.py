@@ -1,4 +1,6 @@
-"""The one place stages are chained: inputs -> ingest -> segment, each a child run under one parent."""
+"""Chains the stages for one article: ingest -> segment -> score, each a child run under one parent.
+
+Corpora are streamed by `pipeline.corpus`, which reuses the same stage functions."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import RunConfig
-from pipeline.errors import InputError
-from pipeline.ingest import RawDoc, is_corpus, iter_corpus, parse, read_document
+from pipeline.ingest import parse, read_document
 from pipeline.records import Article, Segmented
 from pipeline.segment import segment_article
 
@@ -28,25 +29,7 @@ class RunResult:
     segmented: list[Segmented] = field(default_factory=list)
     scores: list = field(default_factory=list)
     report: str | None = None
-    errors: list[dict] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def read_inputs(path: Path, config: RunConfig) -> tuple[list[RawDoc], list[dict]]:
-    """All documents of one file or a corpus, and the per-document read errors."""
-    if not is_corpus(path):
-        return [read_document(path, config.ingest, config.input.format)], []
-    docs: list[RawDoc] = []
-    errors: list[dict] = []
-    for item in iter_corpus(path, config.ingest):
-        if isinstance(item, InputError):
-            errors.append({"id": None, "stage": "read", "error": str(item)})
-        else:
-            docs.append(item)
-    if not docs:
-        first = errors[0]["error"] if errors else "no documents"
-        raise InputError(f"no usable article in {path}: {first}")
-    return docs, errors
 
 
 def default_run_name(config_path: str | None, input_path: Path) -> str:
@@ -61,67 +44,41 @@ def run_pipeline(
     progress: Progress | None = None,
     models: dict[str, str] | None = None,
 ) -> RunResult:
-    """Read the inputs, then run each configured stage as a child run of one parent run."""
+    """One article: each configured stage is a child run of one parent run (corpora: pipeline.corpus)."""
     import pandas as pd
 
     from pipeline import tracking
 
     start = time.perf_counter()
-    docs, errors = read_inputs(input_path, config)  # bad input fails here, before any run exists
+    doc = read_document(input_path, config.ingest, config.input.format)  # bad input fails before any run
     uri = tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
     name = config.run_name or default_run_name(config_path, input_path)
-    single = len(docs) == 1 and not errors and not is_corpus(input_path)
     with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
         tracking.log_config(config)
         if models:
             tracking.set_tags({f"model.{role}": uri for role, uri in models.items()})
-        articles: list[Article] = []
         with tracking.run("ingest", experiment, nested=True):
-            for i, doc in enumerate(docs):
-                try:
-                    articles.append(parse(doc, config.ingest))
-                except InputError as exc:
-                    if single:
-                        raise
-                    errors.append({"id": doc.id, "stage": "ingest", "error": str(exc)})
-                if progress:
-                    progress("ingest", i + 1, len(docs))
-            stage_metrics = _ingest_metrics(articles, errors)
+            articles = [parse(doc, config.ingest)]
+            stage_metrics = _ingest_metrics(articles)
             tracking.log_metrics(stage_metrics)
             tracking.log_dataframe(pd.DataFrame(_dropped_rows(articles), columns=DROPPED_COLUMNS), "dropped")
         segmented: list[Segmented] = []
         if "segment" in config.stages:
             with tracking.run("segment", experiment, nested=True):
-                for i, article in enumerate(articles):
-                    try:
-                        segmented.append(segment_article(article, config.segment))
-                    except InputError as exc:
-                        if single:
-                            raise
-                        errors.append({"id": article.id, "stage": "segment", "error": str(exc)})
-                    if progress:
-                        progress("segment", i + 1, len(articles))
+                segmented = [segment_article(a, config.segment) for a in articles]
                 stage_metrics |= _segment_metrics(segmented)
                 tracking.log_metrics(_segment_metrics(segmented))
                 rows = _section_rows(segmented)
                 tracking.log_dataframe(pd.DataFrame(rows, columns=SECTION_COLUMNS), "sections")
-                tracking.log_text(
-                    "\n".join(_json_line(s, len(segmented) > 1) for s in segmented) + "\n", "segments.jsonl"
-                )
+                tracking.log_text("\n".join(_json_line(s) for s in segmented) + "\n", "segments.jsonl")
         scores: list = []
         if "score" in config.stages and segmented:
             with tracking.run("score", experiment, nested=True):
                 scores, score_metrics = _score_stage(config, segmented, models or {})
                 stage_metrics |= score_metrics
-        if errors:
-            tracking.log_dataframe(pd.DataFrame(errors, columns=["id", "stage", "error"]), "errors")
         seconds = time.perf_counter() - start
-        tracking.log_metrics(
-            stage_metrics | {"n_articles": len(docs), "n_failed": len(errors), "seconds": seconds}
-        )
-        if not articles:
-            raise InputError(f"every article failed in {input_path}: {errors[0]['error']}")
+        tracking.log_metrics(stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds})
     return RunResult(
         run_id=parent.info.run_id,
         experiment_id=experiment,
@@ -130,7 +87,6 @@ def run_pipeline(
         segmented=segmented,
         scores=scores,
         report=report_path(parent.info.run_id) if scores else None,
-        errors=errors,
         seconds=seconds,
     )
 
@@ -159,10 +115,9 @@ def _section_rows(segmented: list[Segmented]) -> list[dict]:
     ]
 
 
-def _ingest_metrics(articles: list[Article], errors: list[dict]) -> dict[str, float]:
+def _ingest_metrics(articles: list[Article]) -> dict[str, float]:
     return {
         "ingest.n_articles": len(articles),
-        "ingest.n_failed": len(errors),
         "ingest.n_paragraphs": sum(len(a.paragraphs) for a in articles),
         "ingest.n_headings": sum(len(a.headings) for a in articles),
         "ingest.n_dropped": sum(len(a.dropped) for a in articles),
@@ -182,10 +137,10 @@ def _segment_metrics(segmented: list[Segmented]) -> dict[str, float]:
     }
 
 
-def _json_line(segmented: Segmented, with_id: bool) -> str:
+def _json_line(segmented: Segmented) -> str:
     import json
 
-    return json.dumps(segmented.to_json_dict(with_id=with_id), ensure_ascii=False)
+    return json.dumps(segmented.to_json_dict(), ensure_ascii=False)
 
 
 MAX_REPORTS = 20
