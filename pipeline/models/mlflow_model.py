@@ -1,0 +1,200 @@
+"""Classifiers as MLflow pyfunc models: log, register under a name and alias, load back by URI.
+
+The pyfunc model takes a DataFrame with a ``text`` column (string) and an optional ``target`` column
+(string; stance) and returns a DataFrame with ``label`` and one ``p_<label>`` column per class. The
+classifier folder travels as the artifact ``classifier``; a minimal copy of this package's model code
+travels as the model's code (``code_paths``), so a process that imports only ``mlflow`` and ``pandas``
+can load and use it given the pinned requirements::
+
+    mlflow.pyfunc.load_model("models:/stance@champion").predict(
+        pandas.DataFrame({"text": ["..."], "target": ["..."]}))
+
+The scoring stage uses :func:`load_classifier_from_uri` instead, which returns the classifier itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from pipeline.errors import ModelError
+from pipeline.models.classifier import META_FILE, Classifier, load_classifier
+
+ARTIFACT_KEY = "classifier"
+MODEL_NAME = "model"  # the logged model's name inside the run
+
+
+class ClassifierModel(mlflow.pyfunc.PythonModel):
+    """pyfunc wrapper: DataFrame(text[, target]) -> DataFrame(label, p_<label>...)."""
+
+    def load_context(self, context):  # no type hints: MLflow would try to read a schema from them
+        self.classifier = load_classifier(context.artifacts[ARTIFACT_KEY])
+
+    def predict(self, context, model_input, params=None):
+        frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
+        if "text" not in frame.columns:
+            raise ValueError(f"expected a 'text' column, found columns: {', '.join(map(str, frame.columns))}")
+        texts = ["" if pd.isna(t) else str(t) for t in frame["text"]]
+        targets = None
+        if "target" in frame.columns:
+            targets = [None if pd.isna(t) else str(t) for t in frame["target"]]
+        return predictions_frame(self.classifier, texts, targets)
+
+
+def predictions_frame(
+    classifier: Classifier, texts: list[str], targets: list[str | None] | None
+) -> pd.DataFrame:
+    probs = classifier.predict_proba(texts, targets)
+    out = pd.DataFrame({"label": [classifier.labels[i] for i in probs.argmax(axis=1)] if len(texts) else []})
+    for i, label in enumerate(classifier.labels):
+        out[f"p_{label}"] = probs[:, i].astype(np.float64) if len(texts) else []
+    return out
+
+
+def requirements(classifier: Classifier) -> list[str]:
+    """Pinned requirements: what the model code imports, at the installed versions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = ["mlflow", "numpy", "pandas", "scikit-learn", "joblib", "scipy"]
+    if classifier.kind == "transformer":
+        names += ["torch", "transformers", "tokenizers", "safetensors"]
+    out = []
+    for name in names:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            out.append(name)
+    return out
+
+
+def _model_code(tmp: Path) -> Path:
+    """A minimal copy of the package: just what unpickling the pyfunc wrapper and loading needs."""
+    import pipeline
+
+    src = Path(pipeline.__file__).parent
+    dst = tmp / "pipeline"
+    (dst / "models").mkdir(parents=True)
+    (dst / "__init__.py").write_text(f'__version__ = "{getattr(pipeline, "__version__", "0")}"\n')
+    shutil.copy(src / "errors.py", dst / "errors.py")
+    (dst / "models" / "__init__.py").write_text("")
+    for name in ("classifier.py", "mlflow_model.py", "locate.py"):
+        shutil.copy(src / "models" / name, dst / "models" / name)
+    return dst
+
+
+def signature_for(classifier: Classifier) -> Any:
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = [ColSpec("string", "text"), ColSpec("string", "target", required=False)]
+    outputs = [ColSpec("string", "label")] + [ColSpec("double", f"p_{label}") for label in classifier.labels]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+def log_classifier(
+    classifier: Classifier, input_example: pd.DataFrame | None = None, name: str = MODEL_NAME
+) -> Any:
+    """Log ``classifier`` as a pyfunc model in the active run; returns MLflow's ModelInfo."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = classifier.save(Path(tmp) / ARTIFACT_KEY)
+        code = _model_code(Path(tmp) / "code")
+        if input_example is None:
+            input_example = pd.DataFrame({"text": ["An example sentence."]})
+            if classifier.target_mode != "none":
+                input_example["target"] = ["example"]
+        try:
+            return mlflow.pyfunc.log_model(
+                name=name,
+                python_model=ClassifierModel(),
+                artifacts={ARTIFACT_KEY: str(folder)},
+                code_paths=[str(code)],
+                signature=signature_for(classifier),
+                input_example=input_example,
+                pip_requirements=requirements(classifier),
+            )
+        except Exception as exc:
+            raise ModelError(
+                f"cannot log the {classifier.kind} classifier to MLflow: {_first_line(exc)}"
+            ) from exc
+
+
+def register(
+    model_uri: str, name: str, alias: str | None = "champion", tags: dict[str, str] | None = None
+) -> str:
+    """Register ``model_uri`` under ``name`` with ``tags``, point ``alias`` at it; returns the version."""
+    from mlflow import MlflowClient
+
+    try:
+        version = mlflow.register_model(model_uri, name, tags=tags or {})
+        if alias:
+            MlflowClient().set_registered_model_alias(name, alias, version.version)
+    except Exception as exc:
+        raise ModelError(f"cannot register {model_uri} as {name!r}: {_first_line(exc)}") from exc
+    return str(version.version)
+
+
+def find_version(name: str, tags: dict[str, str]) -> Any | None:
+    """The newest registered version of ``name`` carrying all ``tags``, or None."""
+    from mlflow import MlflowClient
+
+    try:
+        versions = MlflowClient().search_model_versions(f"name = '{name}'")
+    except Exception:
+        return None
+    matching = [v for v in versions if all(v.tags.get(k) == str(t) for k, t in tags.items())]
+    if not matching:
+        return None
+    return max(matching, key=lambda v: int(v.version))
+
+
+def classifier_folder(folder: str | Path) -> Path:
+    """The classifier folder inside a classifier folder, an MLflow model folder or a download of one."""
+    folder = Path(folder)
+    if (folder / META_FILE).is_file():
+        return folder
+    for candidate in (folder / "artifacts" / ARTIFACT_KEY, *sorted(folder.rglob(META_FILE))):
+        candidate = candidate.parent if candidate.name == META_FILE else candidate
+        if (candidate / META_FILE).is_file():
+            return candidate
+    raise ModelError(
+        f"{folder}: neither a classifier folder ({META_FILE}) nor an MLflow model logged by pipeline train"
+    )
+
+
+def load_classifier_from_uri(uri_or_folder: str | Path) -> Classifier:
+    """A classifier from a local folder (classifier or MLflow model) or an MLflow model URI.
+
+    URIs: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN_ID/model``, ``models:/m-...``.
+    The tracking store is whatever MLflow is pointed at (``pipeline.tracking.connect``).
+    """
+    text = str(uri_or_folder)
+    local = Path(text).expanduser()
+    if local.exists():
+        return load_classifier(classifier_folder(local))
+    if "://" not in text and ":/" not in text:
+        raise ModelError(
+            f"model not found: {text} is neither a folder nor a model URI (e.g. models:/tone@champion)"
+        )
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    dst = tempfile.mkdtemp(prefix="pipeline-model-")
+    try:
+        path = mlflow.artifacts.download_artifacts(artifact_uri=text, dst_path=dst)
+    except Exception as exc:
+        shutil.rmtree(dst, ignore_errors=True)
+        raise ModelError(
+            f"model {text} not found in the MLflow store {mlflow.get_tracking_uri()} ({_first_line(exc)}); "
+            "check the name and alias, or train it with `pipeline train`"
+        ) from None
+    return load_classifier(classifier_folder(path))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

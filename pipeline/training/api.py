@@ -1,0 +1,363 @@
+"""The two entry points the CLI calls: ``train_from_config`` and ``evaluate_model``.
+
+``train_from_config`` loads a :class:`TrainConfig`, loads and checks the data, and — unless a model
+version trained from the same config and data is already registered (``reuse``) — trains, evaluates,
+calibrates, logs and registers the classifier in one MLflow run:
+
+- params: the resolved config, flattened (and ``config.yaml``); tags ``config_hash``, ``data_hash``;
+- inputs: every source's split as an MLflow data set (context ``training`` / ``validation`` / ``testing``);
+- metrics: ``dev.macro_f1``, ``dev.accuracy``, ``dev.{f1,precision,recall}.<label>``,
+  ``dev.<source>.macro_f1`` / ``.accuracy``, ``dev.score`` (mean of the sources' macro-F1, the
+  checkpoint criterion), ``dev.ece``, ``dev.ece_calibrated``, ``dev.nll``, ``dev.nll_calibrated``,
+  ``dev.temperature``, ``train.seconds``, ``train.peak_rss_mb``, ``train.rows``, ``train.truncated``
+  and, per step, ``train.loss`` and ``checkpoint.dev.*`` (each dev check during training);
+  ``test.*`` likewise when a source feeds ``test``;
+- artifacts: ``plots/confusion_dev.png``, ``plots/reliability_dev.png``, ``dev_predictions.parquet``;
+- the model (pyfunc) registered as ``register.name`` (default: the task) with ``register.alias``.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from pipeline.models.classifier import Classifier
+    from pipeline.training.config import TrainConfig
+    from pipeline.training.data import Splits
+
+
+def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str, Any]:
+    """Train (or reuse) the classifier a config describes; returns a summary dict.
+
+    Keys: ``run_id``, ``model_uri`` (``models:/NAME@ALIAS``, None when registering is off), ``name``,
+    ``alias``, ``version``, ``reused``, ``config_hash``, ``data_hash`` and ``metrics`` (dev/test/train
+    figures as logged).
+    """
+    from pipeline import tracking
+    from pipeline.config import load_config
+    from pipeline.training.config import TrainConfig
+    from pipeline.training.data import load_splits
+
+    config: TrainConfig = load_config(config_path, overrides, model=TrainConfig)  # type: ignore[assignment]
+    splits = load_splits(config)
+    hashes = {"config_hash": config.config_hash(), "data_hash": splits.data_hash()}
+    tracking.connect(config.tracking)
+    experiment = tracking.experiment_id(config.experiment, config.tracking)
+    name, alias = config.model_name, config.register.alias
+
+    if config.reuse and config.register.enabled:
+        found = _reuse(name, alias, hashes)
+        if found is not None:
+            return found
+
+    run_name = config.run_name or f"{config.task}-{_model_short(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    tags = {**hashes, "task": config.task, "model.kind": config.model.kind}
+    with tracking.run(run_name, experiment, tags=tags) as active:
+        tracking.log_config(config)
+        _log_inputs(splits)
+        classifier, metrics = _train_and_evaluate(config, splits)
+        summary: dict[str, Any] = {
+            "run_id": active.info.run_id,
+            "run_name": run_name,
+            "name": name,
+            "alias": alias,
+            "model_uri": None,
+            "version": None,
+            "reused": False,
+            **hashes,
+            "metrics": metrics,
+        }
+        if config.register.enabled:
+            from pipeline.models.mlflow_model import log_classifier, register
+
+            example = splits.dev.head(2)
+            example = example[["text", "target"]] if config.task == "stance" else example[["text"]]
+            info = log_classifier(classifier, example.reset_index(drop=True))
+            version = register(info.model_uri, name, alias, tags={**hashes, "run_id": active.info.run_id})
+            summary.update(
+                version=version, model_uri=f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
+            )
+            tracking.set_tags({"registered_model": f"{name}/{version}"})
+    return summary
+
+
+def evaluate_model(model: str, data: str) -> dict[str, Any]:
+    """Evaluate a model (``models:/`` URI, classifier folder or MLflow model folder) on a labelled file.
+
+    The file has columns ``text``, ``label`` and, for stance, ``target``, with the model's label names.
+    Returns exactly ``{"n", "accuracy", "macro_f1", "per_class": {label: {precision, recall, f1, support}}}``.
+    """
+    from pipeline.models.mlflow_model import load_classifier_from_uri
+    from pipeline.training.data import read_labelled_file
+    from pipeline.training.evaluate import classification_metrics
+
+    if not Path(model).expanduser().exists() and ":/" in model:
+        from pipeline import tracking
+        from pipeline.config import TrackingConfig
+
+        tracking.connect(TrackingConfig())
+    classifier = load_classifier_from_uri(model)
+    frame = read_labelled_file(data, classifier.labels, classifier.task)
+    targets = frame["target"].tolist() if classifier.task == "stance" else None
+    predicted = classifier.predict(frame["text"].tolist(), targets)
+    return classification_metrics(frame["label"].tolist(), predicted, classifier.labels)
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+def _train_and_evaluate(config: TrainConfig, splits: Splits) -> tuple[Classifier, dict[str, float]]:
+    import mlflow
+
+    from pipeline import tracking
+    from pipeline.training.evaluate import expected_calibration_error, fit_temperature, nll
+
+    labels = config.label_list
+    train = splits.train
+    targets = train["target"].tolist() if config.task == "stance" else None
+    start = time.perf_counter()
+    metrics: dict[str, float] = {"train.rows": float(len(train)), "dev.rows": float(len(splits.dev))}
+    best_dev: dict[str, Any] = {}  # dev predictions of the checkpoint the trainer keeps
+
+    if config.model.kind == "baseline":
+        from pipeline.models.classifier import BaselineClassifier
+
+        p = config.model.baseline
+        classifier: Classifier = BaselineClassifier(
+            labels,
+            config.task,
+            ngram_max=p.ngram_max,
+            min_df=p.min_df,
+            max_features=p.max_features,
+            C=p.C,
+            class_weights=config.model.class_weights,
+            seed=config.seed,
+        ).fit(train["text"].tolist(), train["label"].tolist(), targets)
+    else:
+        from pipeline.models.classifier import TransformerClassifier
+        from pipeline.training.trainer import fine_tune, seed_everything
+
+        seed_everything(config.seed)
+        classifier = TransformerClassifier.from_encoder(
+            config.model.encoder,
+            labels,
+            config.task,
+            max_length=config.model.max_length,
+            batch_size=config.model.eval_batch_size,
+            bf16=config.model.bf16,
+        )
+
+        def dev_score(clf: Any) -> tuple[float, dict[str, float]]:
+            result = _dev_predictions(clf, splits.dev, labels)
+            if best_dev.get("score", -1.0) < result["score"]:  # the trainer keeps this state (same test)
+                best_dev.clear()
+                best_dev.update(result)
+            return result["score"], {k: v for k, v in result["metrics"].items() if k.endswith("macro_f1")}
+
+        def log(values: dict[str, float], step: int) -> None:
+            # dev figures along the way are `checkpoint.dev.*`; `dev.*` are the kept model's alone
+            renamed = {f"checkpoint.{k}" if k.startswith("dev.") else k: float(v) for k, v in values.items()}
+            mlflow.log_metrics(renamed, step=step)
+
+        result = fine_tune(
+            classifier,
+            train["text"].tolist(),
+            train["label"].tolist(),
+            targets or [None] * len(train),
+            config.model,
+            config.seed,
+            dev_score,
+            log,
+        )
+        metrics.update(
+            {
+                "train.steps": result.steps,
+                "train.best_step": result.best_step,
+                "train.truncated": result.truncated,
+                "train.bf16": float(result.bf16),
+                "train.stopped_early": float(result.stopped_early),
+            }
+        )
+    metrics["train.seconds"] = time.perf_counter() - start
+    metrics["train.peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    eval_start = time.perf_counter()
+    dev = best_dev or _dev_predictions(classifier, splits.dev, labels)
+    y = dev["y"]
+    probs = dev["probs"]
+    temperature = fit_temperature(dev["logits"], dev["weights"], y)
+    classifier.temperature = temperature
+    from pipeline.models.classifier import combine_windows
+
+    calibrated = combine_windows(dev["logits"], dev["weights"], temperature)
+    metrics.update(dev["metrics"])
+    metrics.update(
+        {
+            "dev.score": dev["score"],
+            "dev.ece": expected_calibration_error(probs, y),
+            "dev.ece_calibrated": expected_calibration_error(calibrated, y),
+            "dev.nll": nll(probs, y),
+            "dev.nll_calibrated": nll(calibrated, y),
+            "dev.temperature": temperature,
+        }
+    )
+    if splits.test is not None:
+        test = _dev_predictions(classifier, splits.test, labels, prefix="test")
+        metrics.update(test["metrics"])
+    metrics["eval.seconds"] = time.perf_counter() - eval_start
+    tracking.log_metrics(metrics)
+    _log_plots(splits.dev, dev, calibrated, labels)
+    return classifier, metrics
+
+
+def _dev_predictions(
+    classifier: Classifier, frame: pd.DataFrame, labels: list[str], prefix: str = "dev"
+) -> dict[str, Any]:
+    """Window logits at T=1, probabilities and metrics overall and per source of one split."""
+    from pipeline.models.classifier import combine_windows
+    from pipeline.training.evaluate import classification_metrics, flat_metrics
+
+    texts = frame["text"].tolist()
+    targets = frame["target"].tolist() if classifier.task == "stance" else None
+    logits, weights = classifier.window_logits(texts, classifier._targets(texts, targets))
+    probs = combine_windows(logits, weights, 1.0)
+    index = {label: i for i, label in enumerate(labels)}
+    y = np.array([index[label] for label in frame["label"]])
+    predicted = [labels[i] for i in probs.argmax(axis=1)]
+    gold = frame["label"].tolist()
+    overall = classification_metrics(gold, predicted, labels)
+    metrics = flat_metrics(overall, prefix)
+    scores = []
+    sources = frame["source"].to_numpy()
+    for source in dict.fromkeys(sources):
+        mask = sources == source
+        part = classification_metrics(
+            [g for g, m in zip(gold, mask, strict=True) if m],
+            [p for p, m in zip(predicted, mask, strict=True) if m],
+            labels,
+        )
+        metrics[f"{prefix}.{source}.macro_f1"] = part["macro_f1"]
+        metrics[f"{prefix}.{source}.accuracy"] = part["accuracy"]
+        scores.append(part["macro_f1"])
+    return {
+        "logits": logits,
+        "weights": weights,
+        "probs": probs,
+        "y": y,
+        "predicted": predicted,
+        "metrics": metrics,
+        "score": float(np.mean(scores)),
+        "overall": overall,
+    }
+
+
+def _log_plots(frame: pd.DataFrame, dev: dict[str, Any], calibrated: np.ndarray, labels: list[str]) -> None:
+    import mlflow
+
+    from pipeline import tracking
+    from pipeline.training.evaluate import confusion_png, reliability_png
+
+    with tempfile.TemporaryDirectory() as tmp:
+        confusion_png(
+            frame["label"].tolist(),
+            dev["predicted"],
+            labels,
+            Path(tmp) / "confusion_dev.png",
+            title=f"dev (n={len(frame)}), macro-F1 {dev['overall']['macro_f1']:.3f}",
+        )
+        reliability_png(
+            {"raw": (dev["probs"], dev["y"]), "temperature-scaled": (calibrated, dev["y"])},
+            Path(tmp) / "reliability_dev.png",
+            title="dev reliability",
+        )
+        for source in dict.fromkeys(frame["source"]):
+            mask = (frame["source"] == source).to_numpy()
+            if mask.all():
+                break
+            confusion_png(
+                frame["label"][mask].tolist(),
+                [p for p, m in zip(dev["predicted"], mask, strict=True) if m],
+                labels,
+                Path(tmp) / f"confusion_dev_{source}.png",
+                title=f"dev: {source}",
+            )
+        for png in sorted(Path(tmp).glob("*.png")):
+            mlflow.log_artifact(str(png), artifact_path="plots")
+    table = frame[["source", "text", "target", "label"]].copy()
+    table["predicted"] = dev["predicted"]
+    for i, label in enumerate(labels):
+        table[f"p_{label}"] = calibrated[:, i]
+    tracking.log_dataframe(table, "dev_predictions", formats=("parquet",))
+
+
+def _log_inputs(splits: Splits) -> None:
+    import mlflow
+    import mlflow.data
+
+    contexts = {"train": "training", "dev": "validation", "test": "testing"}
+    for split, context in contexts.items():
+        frame = getattr(splits, split)
+        if frame is None or frame.empty:
+            continue
+        for source, part in frame.groupby("source", sort=False):
+            columns = ["text", "label"] + (["target"] if part["target"].notna().any() else [])
+            with warnings.catch_warnings():  # "source can be interpreted in multiple ways": a local file
+                warnings.simplefilter("ignore", UserWarning)
+                dataset = mlflow.data.from_pandas(
+                    part[columns].reset_index(drop=True),
+                    source=splits.origins[source],
+                    targets="label",
+                    name=f"{source}-{split}",
+                )
+            mlflow.log_input(dataset, context=context)
+
+
+def _reuse(name: str, alias: str, hashes: dict[str, str]) -> dict[str, Any] | None:
+    """A registered version with the same config and data hashes, its alias moved to it; else None."""
+    from mlflow import MlflowClient
+
+    from pipeline.models.mlflow_model import find_version
+
+    found = find_version(name, hashes)
+    if found is None:
+        return None
+    client = MlflowClient()
+    if alias:
+        client.set_registered_model_alias(name, alias, found.version)
+    metrics: dict[str, float] = {}
+    run_id = found.tags.get("run_id") or found.run_id
+    if run_id:
+        try:
+            metrics = dict(client.get_run(run_id).data.metrics)
+        except Exception:  # the run may have been deleted; the model is still usable
+            metrics = {}
+    return {
+        "run_id": run_id,
+        "run_name": None,
+        "name": name,
+        "alias": alias,
+        "version": str(found.version),
+        "model_uri": f"models:/{name}@{alias}" if alias else f"models:/{name}/{found.version}",
+        "reused": True,
+        **hashes,
+        "metrics": metrics,
+    }
+
+
+def _model_short(config: TrainConfig) -> str:
+    if config.model.kind == "baseline":
+        return "tfidf-lr"
+    encoder = config.model.encoder.lower()
+    for key, short in (("minilm", "minilm"), ("mpnet", "mpnet")):
+        if key in encoder:
+            return short
+    return Path(config.model.encoder).name or "transformer"

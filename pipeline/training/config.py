@@ -1,0 +1,189 @@
+"""The training config: which data, which model, how to train it, where to register it.
+
+Loaded with ``pipeline.config.load_config(path, overrides, model=TrainConfig)``: unknown keys fail with
+their dotted path, e.g. ``model.learning_rate``. Relative paths (``data.root``, a source's ``path``
+joined to it) are resolved against the **current working directory**, not the config file's folder,
+so ``pipeline train configs/train/stance.yaml`` run from the repository root finds
+``../shared/datasets``; point ``data.root`` elsewhere with ``--set data.root=/my/copy``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from pipeline.config import Strict, TrackingConfig
+
+Task = Literal["tone", "stance"]
+SplitName = Literal["train", "dev", "test"]
+
+DEFAULT_LABELS: dict[str, list[str]] = {
+    "tone": ["negative", "neutral", "positive"],
+    "stance": ["against", "neutral", "favor"],
+}
+
+
+class Columns(Strict):
+    """Which column of the source holds what."""
+
+    text: str = "text"
+    """The text to classify."""
+    label: str = "label"
+    """The gold label (mapped through ``label_map``, then checked against ``labels``)."""
+    target: str | None = None
+    """The stance target (stance only). Leave unset for tone, or use ``target_value`` for one fixed target."""
+    group: str | None = None
+    """Rows sharing a value here (e.g. ``doc_id``) stay on one side of a ``holdout`` split."""
+
+
+class Source(Strict):
+    """One labelled file (or Hub data set) and the split(s) it feeds."""
+
+    name: str | None = None
+    """Short name used in metric names (``dev.<name>.macro_f1``); default: the file name without suffix."""
+    path: str | None = None
+    """File relative to ``data.root`` (or absolute): JSONL / JSON, CSV or Parquet. Give this or ``hub``."""
+    hub: str | None = None
+    """A Hugging Face Hub data set name (needs the network or the local datasets cache)."""
+    hub_split: str = "train"
+    """The split of the Hub data set to read."""
+    format: Literal["auto", "json", "csv", "parquet"] = "auto"
+    """File format; ``auto`` reads it from the suffix (.jsonl/.json, .csv, .parquet)."""
+    columns: Columns = Columns()
+    target_value: str | None = None
+    """A fixed target for every row (stance data about one target that has no target column)."""
+    label_map: dict[str, str] = {}
+    """Rename raw labels before checking them, e.g. ``{negative: against, positive: favor}``."""
+    where: dict[str, str | int | float | bool | list[str | int | float | bool]] = {}
+    """Keep only rows whose column equals the value (or is one of the list), e.g. ``{split: dev_rw}``."""
+    split: SplitName | None = None
+    """The split every row feeds. Give this or ``holdout``."""
+    holdout: float | None = Field(None, gt=0, lt=1)
+    """Hold out this fraction as dev, the rest trains: seeded, stratified by label, grouped by ``group``."""
+    max_rows: int | None = Field(None, ge=1)
+    """Keep at most this many training rows of this source (seeded, stratified subsample)."""
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Source:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("give exactly one of 'path' or 'hub'")
+        if (self.split is None) == (self.holdout is None):
+            raise ValueError("give exactly one of 'split' (train/dev/test) or 'holdout' (a fraction)")
+        return self
+
+    @property
+    def display_name(self) -> str:
+        if self.name:
+            return self.name
+        if self.path:
+            return Path(self.path).name.split(".")[0]
+        return str(self.hub).rsplit("/", 1)[-1]
+
+
+class DataConfig(Strict):
+    root: str = "../shared/datasets"
+    """Folder the sources' relative paths are read from; itself relative to the working directory."""
+    sources: list[Source] = []
+    """The labelled sources; together they must give a train and a dev split."""
+
+
+class BaselineParams(Strict):
+    ngram_max: int = Field(2, ge=1, le=3)
+    """Word n-grams from 1 to this."""
+    min_df: int = Field(2, ge=1)
+    """Ignore terms seen in fewer documents."""
+    max_features: int = Field(200_000, ge=100)
+    C: float = Field(1.0, gt=0)
+    """Inverse regularisation strength of the logistic regression."""
+
+
+class ModelConfig(Strict):
+    kind: Literal["baseline", "transformer"] = "transformer"
+    """``baseline``: TF-IDF + logistic regression; ``transformer``: a fine-tuned encoder."""
+    encoder: str = "all-MiniLM-L6-v2"
+    """Encoder to fine-tune: all-MiniLM-L6-v2 (PyPI package), all-mpnet-base-v2, a folder or a Hub id."""
+    max_length: int = Field(128, ge=16, le=512)
+    """Tokens per window. Training truncates to it; prediction splits longer texts into windows."""
+    batch_size: int = Field(32, ge=1)
+    eval_batch_size: int = Field(64, ge=1)
+    epochs: float = Field(2, gt=0)
+    """Passes over the training rows (a fraction stops part-way)."""
+    lr: float = Field(5e-5, gt=0)
+    """Peak learning rate of AdamW."""
+    warmup: float = Field(0.1, ge=0, lt=1)
+    """Fraction of the steps with a linear warm-up; the rate then decays linearly to zero."""
+    weight_decay: float = Field(0.01, ge=0)
+    class_weights: bool = True
+    """Weight the loss (transformer) or the classes (baseline) by inverse label frequency."""
+    bf16: Literal["auto", "on", "off"] = "auto"
+    """bf16 autocast: ``auto`` turns it on only where the CPU has native bf16 (AMX / AVX512-BF16)."""
+    eval_every: int = Field(0, ge=0)
+    """Also evaluate dev every this many steps (0: only at the end of each epoch)."""
+    max_minutes: float | None = Field(None, gt=0)
+    """Stop training after this many minutes (dev is evaluated and the best state kept); the learning
+    rate schedule still spans ``epochs``. A budget for slow machines; unset: no limit."""
+    threads: int | None = Field(None, ge=1)
+    """torch threads; default: all cores."""
+    baseline: BaselineParams = BaselineParams()
+
+
+class RegisterConfig(Strict):
+    enabled: bool = True
+    """Log the model and register it (off: metrics and plots only)."""
+    name: str | None = None
+    """Registered model name; default: the task (``tone`` / ``stance``)."""
+    alias: str = "champion"
+    """Alias set on the new version."""
+
+
+with warnings.catch_warnings():
+    # pydantic warns that the field `register` shadows ABCMeta.register (a classmethod nobody calls
+    # on configs); the field works as any other.
+    warnings.filterwarnings("ignore", message='Field name "register"')
+
+    class TrainConfig(Strict):
+        experiment: str = "train"
+        """MLflow experiment the training runs go to."""
+        run_name: str | None = None
+        """Readable run name; default: ``<task>-<model>-<timestamp>``."""
+        task: Task = "tone"
+        """``tone`` (no target) or ``stance`` (target-aware)."""
+        labels: list[str] | None = None
+        """Ordered label set (probability columns follow it); default by task, see DEFAULT_LABELS."""
+        seed: int = 13
+        """Seed of every random choice: splits, subsamples, initialisation, batch order."""
+        reuse: bool = True
+        """Return an already registered version trained from the same config and data instead of training."""
+        data: DataConfig = DataConfig()
+        model: ModelConfig = ModelConfig()
+        register: RegisterConfig = RegisterConfig()
+        tracking: TrackingConfig = TrackingConfig()
+
+        @model_validator(mode="after")
+        def _labels(self) -> TrainConfig:
+            if self.labels is None:
+                self.labels = list(DEFAULT_LABELS[self.task])
+            if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
+                raise ValueError(f"expected at least two distinct labels, found {self.labels}")
+            return self
+
+        @property
+        def label_list(self) -> list[str]:
+            return list(self.labels or DEFAULT_LABELS[self.task])
+
+        @property
+        def model_name(self) -> str:
+            return self.register.name or self.task
+
+        def config_hash(self) -> str:
+            """Hash of what decides the trained model (not where it is tracked or registered)."""
+            dump = self.model_dump(
+                mode="json", exclude={"experiment", "run_name", "reuse", "register", "tracking"}
+            )
+            dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
+            return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]

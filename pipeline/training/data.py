@@ -1,0 +1,299 @@
+"""Load labelled data with `datasets`, map columns and labels, split, and check every split.
+
+Every problem raises :class:`pipeline.errors.DataError` with one line that names the file and the
+column, says what was expected and what was found, and how to fix it.
+
+The result is a :class:`Splits`: one pandas frame per split with the columns ``text``, ``label``,
+``target`` (None for tone), ``source`` (the source's name) and ``origin`` (the file or Hub name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from pipeline.errors import DataError
+from pipeline.training.config import Source, TrainConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+COLUMNS = ["text", "label", "target", "group", "source", "origin"]
+_SUFFIX_FORMATS = {".jsonl": "json", ".json": "json", ".ndjson": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass
+class Splits:
+    """The train / dev / test frames of a config, and where each source came from."""
+
+    train: pd.DataFrame
+    dev: pd.DataFrame
+    test: pd.DataFrame | None = None
+    origins: dict[str, str] = field(default_factory=dict)
+    """source name -> file path or Hub name."""
+
+    def data_hash(self) -> str:
+        """Content hash of the rows (text, label, target, source, split): changes when the data does."""
+        import pandas as pd
+
+        digest = hashlib.sha256()
+        for name in ("train", "dev", "test"):
+            frame = getattr(self, name)
+            if frame is None or frame.empty:
+                continue
+            cols = frame[["text", "label", "target", "source"]].astype(str)
+            digest.update(name.encode())
+            digest.update(pd.util.hash_pandas_object(cols, index=False).values.tobytes())
+        return digest.hexdigest()[:16]
+
+
+def source_origin(source: Source, root: str | Path) -> str:
+    """The file a source reads (resolved against ``root``, itself against the working directory)."""
+    if source.hub:
+        return source.hub
+    path = Path(source.path).expanduser()  # type: ignore[arg-type]
+    if not path.is_absolute():
+        path = Path(root).expanduser() / path
+    return str(path.resolve()) if path.exists() else str(path)
+
+
+def read_table(
+    origin: str, fmt: str = "auto", hub_split: str = "train", *, is_hub: bool = False
+) -> pd.DataFrame:
+    """Read a JSONL/CSV/Parquet file (or a Hub data set) with `datasets` into a pandas frame."""
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    if is_hub:
+        try:
+            ds = datasets.load_dataset(origin, split=hub_split)
+        except Exception as exc:
+            raise DataError(
+                f"{origin}: cannot load Hub data set split {hub_split!r} ({_first_line(exc)}); "
+                "check the name, the network, or download it to a file and give 'path'"
+            ) from None
+        return ds.to_pandas()
+    path = Path(origin)
+    if not path.is_file():
+        raise DataError(
+            f"{origin}: data file not found (expected a JSONL, CSV or Parquet file; check data.root)"
+        )
+    if fmt == "auto":
+        fmt = _SUFFIX_FORMATS.get(path.suffix.lower(), "")
+        if not fmt:
+            raise DataError(
+                f"{origin}: cannot tell the format from the suffix {path.suffix!r} "
+                "(expected .jsonl, .json, .csv or .parquet; or set the source's format)"
+            )
+    if path.stat().st_size == 0:
+        raise DataError(f"{origin}: the file is empty (expected labelled rows)")
+    try:
+        ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
+    except Exception as exc:
+        raise DataError(f"{origin}: cannot read as {fmt} ({_first_line(exc)})") from None
+    return ds.to_pandas()
+
+
+def load_source(source: Source, root: str | Path, task: str, labels: list[str]) -> pd.DataFrame:
+    """One source as a frame with the common columns, its rows filtered and labels mapped and checked."""
+    import pandas as pd
+
+    origin = source_origin(source, root)
+    raw = read_table(origin, source.format, source.hub_split, is_hub=bool(source.hub))
+    cols = source.columns
+    wanted = {"text": cols.text, "label": cols.label}
+    if cols.target:
+        wanted["target"] = cols.target
+    if cols.group:
+        wanted["group"] = cols.group
+    for column in source.where:
+        wanted[f"where:{column}"] = column
+    for role, column in wanted.items():
+        if column not in raw.columns:
+            role = role.split(":")[0]
+            raise DataError(
+                f"{origin}: missing column '{column}' (the {role} column; found columns: "
+                f"{', '.join(map(str, raw.columns))}); fix the file or set the source's columns.{role}"
+            )
+    for column, value in source.where.items():
+        allowed = value if isinstance(value, list) else [value]
+        before = raw
+        raw = raw[raw[column].isin(allowed)]
+        if raw.empty:
+            found = ", ".join(map(str, before[column].dropna().unique()[:10]))
+            raise DataError(
+                f"{origin}: column '{column}' has no rows equal to {value!r} (found values: {found}); "
+                "fix the source's 'where'"
+            )
+    frame = pd.DataFrame({"text": raw[cols.text].to_numpy(), "label": raw[cols.label].to_numpy()})
+    if frame.empty:
+        raise DataError(f"{origin}: column '{cols.text}' has no rows (expected labelled rows)")
+    if frame["text"].isna().any() or not all(isinstance(t, str) for t in frame["text"]):
+        bad = int((~frame["text"].map(lambda t: isinstance(t, str))).sum())
+        raise DataError(f"{origin}: column '{cols.text}' has {bad} rows that are not text (expected strings)")
+    if frame["label"].isna().any():
+        raise DataError(
+            f"{origin}: column '{cols.label}' has {int(frame['label'].isna().sum())} empty labels "
+            f"(expected one of: {', '.join(labels)})"
+        )
+    frame["label"] = frame["label"].map(lambda v: source.label_map.get(_label_str(v), _label_str(v)))
+    unknown = sorted(set(frame["label"]) - set(labels))
+    if unknown:
+        raise DataError(
+            f"{origin}: column '{cols.label}' has unknown label(s) {', '.join(map(repr, unknown[:5]))} "
+            f"(expected one of: {', '.join(labels)}); "
+            "fix the data, the config's labels, or the source's label_map"
+        )
+    if task == "stance":
+        if cols.target:
+            targets = raw[cols.target].to_numpy()
+            frame["target"] = targets
+            empty = frame["target"].map(lambda t: not (isinstance(t, str) and t.strip())).sum()
+            if empty:
+                raise DataError(
+                    f"{origin}: column '{cols.target}' has {int(empty)} rows without a target "
+                    "(expected a non-empty stance target on every row)"
+                )
+        elif source.target_value:
+            frame["target"] = source.target_value
+        else:
+            raise DataError(
+                f"{origin}: no target column for a stance task (expected the source's columns.target, "
+                "e.g. 'target', or a fixed target_value)"
+            )
+    else:
+        frame["target"] = None
+    frame["group"] = raw[cols.group].astype(str).to_numpy() if cols.group else None
+    frame["source"] = source.display_name
+    frame["origin"] = origin
+    return frame.reset_index(drop=True)
+
+
+def load_splits(config: TrainConfig) -> Splits:
+    """Load every source of the config and assemble train / dev (/ test) splits, checked."""
+    import pandas as pd
+
+    labels = config.label_list
+    parts: dict[str, list[pd.DataFrame]] = {"train": [], "dev": [], "test": []}
+    origins: dict[str, str] = {}
+    if not config.data.sources:
+        raise DataError("data.sources is empty: expected at least one labelled file feeding train and dev")
+    for source in config.data.sources:
+        frame = load_source(source, config.data.root, config.task, labels)
+        origins.setdefault(source.display_name, frame["origin"].iat[0])
+        if source.holdout is not None:
+            train_part, dev_part = holdout_split(frame, source.holdout, config.seed, source)
+            _check_split(dev_part, "dev", source, labels)
+            parts["train"].append(_subsample(train_part, source.max_rows, config.seed))
+            parts["dev"].append(dev_part)
+        else:
+            if source.split == "train":
+                frame = _subsample(frame, source.max_rows, config.seed)
+            else:
+                _check_split(frame, str(source.split), source, labels)
+            parts[str(source.split)].append(frame)
+    frames = {
+        k: pd.concat(v, ignore_index=True) if v else pd.DataFrame(columns=COLUMNS) for k, v in parts.items()
+    }
+    where = ", ".join(sorted({str(f["origin"].iat[0]) for f in parts["train"]})) or "data.sources"
+    for name in ("train", "dev"):
+        if frames[name].empty:
+            raise DataError(
+                f"{where}: the {name} split is empty (expected at least one source with split: {name} "
+                "or a holdout fraction)"
+            )
+    train_classes = set(frames["train"]["label"])
+    if len(train_classes) < 2:
+        raise DataError(
+            f"{where}: column 'label' of the train split has one class only ({', '.join(train_classes)}); "
+            f"expected at least two of: {', '.join(labels)}"
+        )
+    return Splits(
+        train=frames["train"],
+        dev=frames["dev"],
+        test=frames["test"] if not frames["test"].empty else None,
+        origins=origins,
+    )
+
+
+def holdout_split(
+    frame: pd.DataFrame, fraction: float, seed: int, source: Source
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded, label-stratified split; rows of one group (e.g. one document) stay on one side."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    n_splits = max(2, round(1 / fraction))
+    y = frame["label"].to_numpy()
+    counts = frame["label"].value_counts()
+    if counts.min() < 2 and len(counts) > 1:
+        stratify_y = np.where(frame["label"].isin(counts[counts >= 2].index), y, "_rare")
+    else:
+        stratify_y = y
+    if frame["group"].notna().all() and source.columns.group:
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        train_idx, dev_idx = next(splitter.split(frame, stratify_y, groups=frame["group"].to_numpy()))
+    else:
+        if len(frame) < n_splits:
+            raise DataError(
+                f"{frame['origin'].iat[0]}: column '{source.columns.label}' has {len(frame)} rows, too few "
+                f"for a holdout of {fraction} (expected at least {n_splits})"
+            )
+        splitter = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        train_idx, dev_idx = next(splitter.split(frame, stratify_y))
+    return frame.iloc[train_idx].reset_index(drop=True), frame.iloc[dev_idx].reset_index(drop=True)
+
+
+def _subsample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataFrame:
+    if max_rows is None or len(frame) <= max_rows:
+        return frame
+    from sklearn.model_selection import train_test_split
+
+    counts = frame["label"].value_counts()
+    stratify = frame["label"] if counts.min() >= 2 else None
+    kept, _ = train_test_split(frame, train_size=max_rows, random_state=seed, stratify=stratify)
+    return kept.sort_index().reset_index(drop=True)
+
+
+def _check_split(frame: pd.DataFrame, split: str, source: Source, labels: list[str]) -> None:
+    origin = frame["origin"].iat[0] if not frame.empty else source.path or source.hub
+    if frame.empty:
+        raise DataError(
+            f"{origin}: the {split} split of column '{source.columns.label}' is empty (expected rows)"
+        )
+    classes = sorted(set(frame["label"]))
+    if len(classes) < 2:
+        raise DataError(
+            f"{origin}: column '{source.columns.label}' has one class only in the {split} split "
+            f"({classes[0]}); expected at least two of: {', '.join(labels)}"
+        )
+
+
+def read_labelled_file(path: str, labels: list[str], task: str) -> pd.DataFrame:
+    """A labelled evaluation file with columns text, label and (stance) target."""
+    from pipeline.config import validate
+
+    source = validate(
+        {"path": str(path), "split": "test", "columns": {"target": "target" if task == "stance" else None}},
+        Source,
+        str(path),
+    )
+    frame = load_source(source, ".", task, labels)  # type: ignore[arg-type]
+    return frame
+
+
+def _label_str(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,107 @@
+"""A registered model is usable from a fresh Python process that imports only mlflow and pandas."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROWS = [  # (target, text, label)
+    ("the dam", "We welcome the dam, it brings power and jobs.", "favor"),
+    ("the dam", "The dam is a great step forward for the valley.", "favor"),
+    ("the dam", "We oppose the dam, it will flood our homes.", "against"),
+    ("the dam", "The dam is a terrible mistake for the valley.", "against"),
+    ("the dam", "The dam was discussed at the council on Monday.", "neutral"),
+    ("the dam", "Engineers described the dam's planned height.", "neutral"),
+    ("the airport", "We welcome the airport, it brings trade and jobs.", "favor"),
+    ("the airport", "The airport is a great step forward for the city.", "favor"),
+    ("the airport", "We oppose the airport, it will ruin our sleep.", "against"),
+    ("the airport", "The airport is a terrible mistake for the city.", "against"),
+    ("the airport", "The airport was discussed at the council on Friday.", "neutral"),
+    ("the airport", "Planners described the airport's two runways.", "neutral"),
+]
+
+SCRIPT = """
+import json, sys
+import mlflow
+import pandas
+
+mlflow.set_tracking_uri(sys.argv[1])
+model = mlflow.pyfunc.load_model(sys.argv[2])
+texts = ["We welcome the dam, it brings jobs.", "The airport is a terrible mistake."]
+frame = pandas.DataFrame({"text": texts, "target": ["the dam", "the airport"]})
+out = model.predict(frame)
+no_target = model.predict(frame[["text"]])
+print(json.dumps({"columns": list(out.columns), "rows": out.to_dict(orient="records"),
+                  "no_target": no_target.to_dict(orient="records"),
+                  "preloaded": sorted(m for m in ("torch", "sklearn") if m in sys.modules)}))
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> tuple[Path, str]:
+    from pipeline.training.api import train_from_config
+
+    root = tmp_path_factory.mktemp("roundtrip")
+    data = root / "stance.jsonl"
+    data.write_text("".join(json.dumps({"target": g, "text": t, "label": lab}) + "\n" for g, t, lab in ROWS))
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    config = root / "stance.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "experiment": "roundtrip",
+                "task": "stance",
+                "data": {
+                    "root": str(root),
+                    "sources": [
+                        {"path": "stance.jsonl", "split": "train", "columns": {"target": "target"}},
+                        {"path": "stance.jsonl", "split": "dev", "columns": {"target": "target"}},
+                    ],
+                },
+                "model": {"kind": "transformer", "max_length": 32, "epochs": 1, "batch_size": 6, "lr": 3e-4},
+                "register": {"name": "stance-rt"},
+                "tracking": {"uri": uri, "artifact_root": str(root / "artifacts")},
+            }
+        )
+    )
+    summary = train_from_config(str(config), [])
+    assert summary["model_uri"] == "models:/stance-rt@champion"
+    return root, uri
+
+
+@pytest.fixture(scope="module")
+def fresh(store) -> dict:
+    """Load models:/stance-rt@champion and predict in a fresh interpreter (mlflow and pandas only)."""
+    root, uri = store
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT), uri, "models:/stance-rt@champion"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_fresh_process_loads_by_alias_and_predicts_labels_and_probabilities(fresh):
+    assert fresh["columns"] == ["label", "p_against", "p_neutral", "p_favor"]
+    assert fresh["preloaded"] == ["torch"]  # the model brought its own code and loaded the transformer
+    assert len(fresh["rows"]) == 2
+    for row in fresh["rows"]:
+        assert row["label"] in {"against", "neutral", "favor"}
+        total = row["p_against"] + row["p_neutral"] + row["p_favor"]
+        assert total == pytest.approx(1.0, abs=1e-6)
+        assert row["label"] == max(("against", "neutral", "favor"), key=lambda k: row[f"p_{k}"])
+
+
+def test_target_column_is_optional(fresh):
+    assert [sorted(r) for r in fresh["no_target"]] == [["label", "p_against", "p_favor", "p_neutral"]] * 2
+    # without the target the model reads the text alone: the probabilities change
+    assert fresh["no_target"][0]["p_favor"] != pytest.approx(fresh["rows"][0]["p_favor"], abs=1e-6)
