@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from pipeline.errors import ModelError
+from pipeline.models.classifier import cpu_supports_bf16
 from pipeline.models.locate import quiet_transformers, resolve_encoder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,24 +27,6 @@ if TYPE_CHECKING:  # pragma: no cover
 Precision = Literal["auto", "bf16", "fp32"]
 
 _DEFAULT_MAX_LENGTH = 256  # all-MiniLM-L6-v2's sentence_bert_config.json max_seq_length
-
-
-@lru_cache(maxsize=1)
-def cpu_supports_bf16() -> bool:
-    """True where the CPU has native bf16 matrix instructions (AMX or AVX512-BF16).
-
-    Read from /proc/cpuinfo at run time; anywhere that file is missing (macOS, Windows) this is False,
-    and the encoder runs in fp32. Without these instructions bf16 autocast is emulated and slower.
-    """
-    try:
-        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.partition(":")[2].split())
-            return bool(flags & {"amx_bf16", "avx512_bf16"})
-    return False
 
 
 class SentenceEncoder:
