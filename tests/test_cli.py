@@ -15,8 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
@@ -79,9 +80,15 @@ def test_segment_method_override(article, tmp_path):
 
 def test_segment_corpus_jsonl_has_ids(tmp_path):
     corpus = tmp_path / "corpus.jsonl"
-    rows = [{"id": "a1", "text": SCRAPED_WITH_HEADINGS},
-            {"id": "a2", "html": "<html><body><article><h1>T</h1>"
-             + "".join(f"<p>{p}</p>" for p in PLAIN_NO_HEADINGS.split("\n\n")[1:]) + "</article></body></html>"}]
+    rows = [
+        {"id": "a1", "text": SCRAPED_WITH_HEADINGS},
+        {
+            "id": "a2",
+            "html": "<html><body><article><h1>T</h1>"
+            + "".join(f"<p>{p}</p>" for p in PLAIN_NO_HEADINGS.split("\n\n")[1:])
+            + "</article></body></html>",
+        },
+    ]
     corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     result = cli("segment", str(corpus), "--json", "--method", "headings", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -93,8 +100,10 @@ def test_segment_corpus_jsonl_has_ids(tmp_path):
 BAD_INPUTS = {
     "empty": (b"", "empty"),
     "binary": (bytes(range(256)) * 40, "binary"),
-    "html-without-article": (b"<html><head><title>x</title></head><body><nav><a href='/'>Home</a>"
-                             b"</nav></body></html>", "no article text"),
+    "html-without-article": (
+        b"<html><head><title>x</title></head><body><nav><a href='/'>Home</a></nav></body></html>",
+        "no article text",
+    ),
 }
 
 
@@ -124,8 +133,11 @@ def test_bad_input_one_line_exit_2(case, command, tmp_path):
 @pytest.mark.parametrize("command", ["segment", "run"])
 def test_misspelt_config_key(command, article, tmp_path):
     cfg = config_file(tmp_path, "segment:\n  min_headngs: 2\n")
-    args = ["segment", str(article), "--config", str(cfg)] if command == "segment" else \
-        ["run", str(cfg), "--input", str(article)]
+    args = (
+        ["segment", str(article), "--config", str(cfg)]
+        if command == "segment"
+        else ["run", str(cfg), "--input", str(article)]
+    )
     result = cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     line = result.stderr.strip()
@@ -144,8 +156,9 @@ def test_run_records_parent_and_stage_runs(article, tmp_path):
     import mlflow
 
     cfg = config_file(tmp_path, "segment:\n  method: headings\n")
-    result = cli("run", str(cfg), "--input", str(article), "--set", "segment.paragraphs.window=3",
-                 cwd=tmp_path)
+    result = cli(
+        "run", str(cfg), "--input", str(article), "--set", "segment.paragraphs.window=3", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "run id:" in result.stdout and "pipeline ui" in result.stdout
     client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -155,7 +168,9 @@ def test_run_records_parent_and_stage_runs(article, tmp_path):
     assert len(parents) == 1
     parent = parents[0]
     assert parent.info.run_name.startswith("cfg-ferry-")
-    children = {r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id}
+    children = {
+        r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
+    }
     assert set(children) == {"ingest", "segment"}
     assert all(r.info.status == "FINISHED" for r in runs)
     assert parent.data.params["segment.method"] == "headings"
@@ -193,8 +208,13 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     cfg = config_file(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline", "ui", "--config", str(cfg), "--port", str(port)],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "ui", "--config", str(cfg), "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 150
         while time.time() < deadline:
@@ -225,7 +245,11 @@ def test_segment_seed_article_json_matches_gold(shared, tmp_path):
     assert (out["title"], out["standfirst"]) == (gold["title"], gold["standfirst"])
     assert [s["heading"] for s in out["sections"]] == [s["heading"] for s in gold["sections"]]
     for got, want in zip(out["sections"], gold["sections"], strict=True):
-        assert [" ".join(p.split()) for p in got["paragraphs"]] == [lines[n - 1] for n in want["paragraph_lines"]]
-    assert [" ".join(d["text"].split()) for d in out["dropped"]] == [lines[n - 1] for n in gold["boilerplate_lines"]]
+        assert [" ".join(p.split()) for p in got["paragraphs"]] == [
+            lines[n - 1] for n in want["paragraph_lines"]
+        ]
+    assert [" ".join(d["text"].split()) for d in out["dropped"]] == [
+        lines[n - 1] for n in gold["boilerplate_lines"]
+    ]
     body = " ".join(p for s in out["sections"] for p in s["paragraphs"])
     assert body.count("Israel was one of the first countries to recognize") == 1

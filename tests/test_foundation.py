@@ -47,8 +47,9 @@ def test_missing_config_file():
 
 
 def test_overrides_parse_yaml_scalars():
-    config = load_config(None, ["segment.min_headings=3", "ingest.drop_boilerplate=false",
-                                "experiment=my exp"])
+    config = load_config(
+        None, ["segment.min_headings=3", "ingest.drop_boilerplate=false", "experiment=my exp"]
+    )
     assert config.segment.min_headings == 3 and config.ingest.drop_boilerplate is False
     assert config.experiment == "my exp"
 
@@ -104,8 +105,12 @@ def test_binary_refused():
 
 def test_windows_newlines_and_invisible_characters(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_bytes(("Title Here\r\n\r\nFirst para\u200bgraph of the story, with enough words to count."
-                      "\r\n\r\nSecond paragraph of the story, also long enough to be body text.\r\n").encode())
+    path.write_bytes(
+        (
+            "Title Here\r\n\r\nFirst para\u200bgraph of the story, with enough words to count."
+            "\r\n\r\nSecond paragraph of the story, also long enough to be body text.\r\n"
+        ).encode()
+    )
     article = load_article(path)
     assert all("\r" not in p and "\u200b" not in p for p in article.paragraphs)
 
@@ -148,7 +153,9 @@ def test_folder_corpus_yields_each_file_and_errors(tmp_path):
     items = list(iter_corpus(tmp_path))
     ids = [i.id for i in items if not isinstance(i, InputError)]
     assert ids == ["a", "b"]
-    assert [str(i) for i in items if isinstance(i, InputError)] == [f"input is empty: {tmp_path / 'empty.txt'} has no text"]
+    assert [str(i) for i in items if isinstance(i, InputError)] == [
+        f"input is empty: {tmp_path / 'empty.txt'} has no text"
+    ]
 
 
 def test_jsonl_corpus_reports_bad_lines(tmp_path):
