@@ -423,7 +423,7 @@ class TransformerClassifier(Classifier):
                 for lo in range(0, len(order), self.batch_size):
                     idx = order[lo : lo + self.batch_size]
                     features = [{k: enc[k][j] for k in enc} for j in idx]
-                    batch = self.tokenizer.pad(features, return_tensors="pt")
+                    batch = self.tokenizer.pad(features, pad_to_multiple_of=8, return_tensors="pt")
                     batch = {k: v.to(device) for k, v in batch.items()}
                     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
                         result = self.model(**batch).logits

@@ -40,7 +40,8 @@ class ClassifierModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input, params=None):
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         if "text" not in frame.columns:
-            raise ValueError(f"expected a 'text' column, found columns: {', '.join(map(str, frame.columns))}")
+            found = ", ".join(map(str, frame.columns))
+            raise ValueError(f"expected a 'text' column, found columns: {found}")
         texts = ["" if pd.isna(t) else str(t) for t in frame["text"]]
         targets = None
         if "target" in frame.columns:
