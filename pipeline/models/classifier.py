@@ -323,12 +323,11 @@ class TransformerClassifier(Classifier):
     ) -> TransformerClassifier:
         """A new classifier: the encoder's weights with a freshly initialised head."""
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        from pipeline.models.locate import resolve_encoder
+        from pipeline.models.locate import quiet_transformers, resolve_encoder
 
         where = resolve_encoder(encoder)
-        hf_logging.set_verbosity_error()  # the "newly initialised head" report is expected here
+        quiet_transformers()  # the "newly initialised head" report is expected here
         try:
             tokenizer = AutoTokenizer.from_pretrained(where)
             model = AutoModelForSequenceClassification.from_pretrained(
@@ -445,7 +444,10 @@ class TransformerClassifier(Classifier):
     def load(cls, folder: Path, meta: dict[str, Any], **kwargs: Any) -> TransformerClassifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+        from pipeline.models.locate import quiet_transformers
+
         path = folder / cls.WEIGHTS
+        quiet_transformers()
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForSequenceClassification.from_pretrained(path)
