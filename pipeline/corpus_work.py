@@ -191,10 +191,8 @@ class Worker:
             from pipeline.score import models as score_models
 
             model = score_models.load_classifier(self.tone_uri if role == "tone" else self.stance_uri)
-            if hasattr(model, "configure_windows"):
-                cfg = self.config.score
-                model.configure_windows(max_length=cfg.max_length, stride=cfg.stride,
-                                        batch_size=cfg.batch_size)
+            cfg = self.config.score
+            model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
             self._models[role] = model
         return self._models[role]
 

@@ -165,7 +165,7 @@ def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str
     stance = load_classifier(models.get("stance", cfg.stance.model)) if cfg.stance else None
     targets = targets_from_config(cfg.stance.targets, cfg.stance.case_sensitive) if cfg.stance else []
     for model in (tone, stance):
-        if model is not None and hasattr(model, "configure_windows"):
+        if model is not None:
             model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
     start = time.perf_counter()
     scores = score_sections(segmented, tone, stance, targets)

@@ -176,6 +176,9 @@ class FakeClassifier:
     def __init__(self, labels: list[str]) -> None:
         self.labels = labels
 
+    def configure_windows(self, max_length=None, stride=0.5, batch_size=None) -> None:
+        pass
+
     def predict_proba(self, texts, targets=None):
         role = "stance" if targets is not None else "tone"
         FakeClassifier.calls[role] = FakeClassifier.calls.get(role, 0) + len(texts)

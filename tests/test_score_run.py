@@ -201,3 +201,19 @@ def test_bench_command_reports_both_ways_in_one_json_line(store, shared, tmp_pat
         figures["pipeline_sections_per_s"] / figures["baseline_sections_per_s"], rel=1e-6)
     assert 0.9 <= figures["agreement"] <= 1.0  # same model, same windows: the labels should agree
     assert figures["max_tokens"] > figures["window"]  # long sections are in the mix
+
+
+def test_score_window_settings_reach_the_classifier(store):
+    from pipeline.score.models import load_classifier
+
+    tone = load_classifier(store["tone"])
+    text = "The committee met again on Thursday and the talks went badly for everyone involved. " * 40
+    try:
+        tone.configure_windows(max_length=32, stride=0.5, batch_size=8)
+        half = len(tone.windows(text))
+        tone.configure_windows(max_length=32, stride=1.0, batch_size=8)
+        full = len(tone.windows(text))
+        assert tone.max_length == 32 and tone.batch_size == 8
+        assert half > full > 1  # overlapping windows: about twice as many at half-window steps
+    finally:
+        tone.configure_windows(max_length=48, stride=0.5, batch_size=32)

@@ -115,6 +115,11 @@ class Classifier:
         logits, weights = self.window_logits(texts, self._targets(texts, targets))
         return combine_windows(logits, weights, self.temperature)
 
+    def configure_windows(self, max_length: int | None = None, stride: float = 0.5,
+                          batch_size: int | None = None) -> None:
+        """Scoring settings (``score.max_length``, ``score.stride``, ``score.batch_size``); only
+        windowed classifiers use them."""
+
     def predict(self, texts: Sequence[str], targets: Sequence[str | None] | None = None) -> list[str]:
         probs = self.predict_proba(texts, targets)
         return [self.labels[i] for i in probs.argmax(axis=1)]
@@ -316,6 +321,7 @@ class TransformerClassifier(Classifier):
         self.encoder = encoder
         self.batch_size = batch_size
         self.bf16 = bf16
+        self.stride = 0.5  # window step as a fraction of the window
 
     @classmethod
     def from_encoder(
@@ -346,6 +352,15 @@ class TransformerClassifier(Classifier):
 
     # --- windows ------------------------------------------------------------------------------
 
+    def configure_windows(self, max_length: int | None = None, stride: float = 0.5,
+                          batch_size: int | None = None) -> None:
+        """Window length (capped at the model's positions), step as a fraction of it, batch size."""
+        if max_length:
+            self.max_length = min(int(max_length), int(self.model.config.max_position_embeddings))
+        self.stride = float(stride)
+        if batch_size:
+            self.batch_size = int(batch_size)
+
     def _target_ids(self, target: str | None) -> list[int]:
         if target is None:
             return []
@@ -367,7 +382,7 @@ class TransformerClassifier(Classifier):
         room = self.window_size(target)
         if n <= room:
             return [(0, len(text), max(n, 1))]
-        stride = max(1, room // 2)
+        stride = max(1, int(room * self.stride))
         starts = list(range(0, n - room, stride)) + [n - room]
         return [(offsets[s][0], offsets[s + room - 1][1], room) for s in starts]
 

@@ -24,6 +24,10 @@ class Classifier(Protocol):
 
     def predict_proba(self, texts: list[str], targets: list[str] | None = None) -> np.ndarray: ...
 
+    def configure_windows(
+        self, max_length: int | None = None, stride: float = 0.5, batch_size: int | None = None
+    ) -> None: ...
+
 
 @dataclass(frozen=True)
 class StanceResult:
