@@ -25,3 +25,9 @@ class ModelError(PipelineError, RuntimeError):
 
 class TrackingError(PipelineError, RuntimeError):
     """The MLflow tracking store cannot be reached or used."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of a third-party error's message (its type name when it has none), cut to ``limit``."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:limit]

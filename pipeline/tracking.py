@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from pipeline.config import TrackingConfig, flatten, to_yaml
-from pipeline.errors import TrackingError
+from pipeline.errors import TrackingError, first_line
 
 DEFAULT_DB = "mlflow.db"
 MAX_PARAM_CHARS = 6000
@@ -50,7 +50,7 @@ def connect(config: TrackingConfig) -> str:
         try:
             mlflow.MlflowClient().search_experiments(max_results=1)
         except Exception as exc:  # the store's own error types vary by backend
-            raise TrackingError(f"cannot open the MLflow store {uri}: {_first_line(exc)}") from None
+            raise TrackingError(f"cannot open the MLflow store {uri}: {first_line(exc, 500)}") from None
     return uri
 
 
@@ -85,7 +85,7 @@ def experiment_id(name: str, config: TrackingConfig) -> str:
     except Exception as exc:
         found = mlflow.get_experiment_by_name(name)  # created by a concurrent process
         if found is None:
-            raise TrackingError(f"cannot create MLflow experiment {name!r}: {_first_line(exc)}") from None
+            raise TrackingError(f"cannot create MLflow experiment {name!r}: {first_line(exc, 500)}") from None
         return found.experiment_id
 
 
@@ -107,7 +107,7 @@ def run(
         _end_with_error(active, "KILLED", f"interrupted ({exc or 'KeyboardInterrupt'})")
         raise
     except BaseException as exc:
-        _end_with_error(active, "FAILED", f"{type(exc).__name__}: {_first_line(exc)}")
+        _end_with_error(active, "FAILED", f"{type(exc).__name__}: {first_line(exc, 500)}")
         raise
     else:
         mlflow.end_run("FINISHED")
@@ -205,8 +205,3 @@ def redact(value: Any) -> Any:
 def _param_value(value: Any) -> str:
     text = "" if value is None else str(value)
     return text if len(text) <= MAX_PARAM_CHARS else text[: MAX_PARAM_CHARS - 3] + "..."
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:500]

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 
 from pipeline.errors import ModelError
+from pipeline.errors import first_line as _first_line
 
 META_FILE = "classifier.json"
 FORMAT_VERSION = 1
@@ -518,8 +519,3 @@ def _check_texts(texts: Sequence[str]) -> list[str]:
     if isinstance(texts, str):
         raise TypeError("expected a list of texts, found one string: wrap it in a list")
     return [t if isinstance(t, str) else "" for t in texts]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

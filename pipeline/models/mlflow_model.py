@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import ModelError
+from pipeline.errors import first_line as _first_line
 from pipeline.models.classifier import META_FILE, Classifier, load_classifier
 
 ARTIFACT_KEY = "classifier"
@@ -194,8 +195,3 @@ def load_classifier_from_uri(uri_or_folder: str | Path) -> Classifier:
             "check the name and alias, or train it with `pipeline train`"
         ) from None
     return load_classifier(classifier_folder(path))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.errors import DataError
+from pipeline.errors import first_line as _first_line
 from pipeline.training.config import Source, TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -292,8 +293,3 @@ def _label_str(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
