@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import resource
 import statistics
 import time
@@ -26,6 +27,35 @@ from pipeline.errors import InputError
 
 SECTIONS_PER_ARTICLE = 10
 MIN_TOKENS, MAX_TOKENS = 20, 600
+TARGETS_PER_SECTION = 5
+MAX_TARGET_SECTIONS = 300  # bounds the target-cost part's time
+_NAME = re.compile(r"\b[A-Z][a-z]{2,}\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:][\"'\u201d\u2019)]*)\s*$")
+_NOT_NAMES = frozenset(
+    [
+        "The",
+        "This",
+        "That",
+        "These",
+        "Those",
+        "There",
+        "Then",
+        "When",
+        "What",
+        "Which",
+        "While",
+        "Where",
+        "Who",
+        "How",
+        "His",
+        "Her",
+        "Their",
+        "Its",
+        "Our",
+        "And",
+        "But",
+    ]
+)
 
 
 @dataclass
@@ -67,8 +97,14 @@ def baseline_pipeline(classifier):
     """``transformers.pipeline`` on the classifier's own fp32 model and tokenizer, raw logits out."""
     from transformers import pipeline
 
-    return pipeline("text-classification", model=classifier.model, tokenizer=classifier.tokenizer, device=-1,
-                    function_to_apply="none", top_k=None)
+    return pipeline(
+        "text-classification",
+        model=classifier.model,
+        tokenizer=classifier.tokenizer,
+        device=-1,
+        function_to_apply="none",
+        top_k=None,
+    )
 
 
 def baseline_proba(pipe, classifier, text: str) -> np.ndarray:
@@ -82,19 +118,77 @@ def baseline_proba(pipe, classifier, text: str) -> np.ndarray:
     for w, scores in enumerate(outputs):
         for item in scores:
             logits[w, index[item["label"]]] = item["score"]
-    return combine_windows([logits], [np.array([c for _, _, c in windows], dtype=float)],
-                           classifier.temperature)[0]
+    return combine_windows(
+        [logits], [np.array([c for _, _, c in windows], dtype=float)], classifier.temperature
+    )[0]
+
+
+def frequent_names(text: str, k: int = TARGETS_PER_SECTION) -> list[str]:
+    """The ``k`` capitalised words (not sentence-initial) a text names most often; fewer if it has fewer."""
+    from collections import Counter
+
+    counts = Counter(
+        m.group()
+        for m in _NAME.finditer(text)
+        if m.group() not in _NOT_NAMES and not _SENTENCE_START.search(text[max(0, m.start() - 4) : m.start()])
+    )
+    return [name for name, _ in counts.most_common(k)]
+
+
+def target_cost(tone, stance, texts: list[str]) -> dict:
+    """Seconds for tone alone against tone plus stance toward 5 targets that each section mentions.
+
+    Each section with five distinct names (capitalised words, not sentence-initial) is scored on its
+    own, once with tone only and once with tone and stance toward its five most frequent names, with
+    the stance model reading the mention sentences (the default) and, for comparison, whole sections.
+    """
+    from pipeline.records import Article, Section, Segmented
+    from pipeline.score import score_sections
+    from pipeline.score.targets import Target
+
+    chosen = [(t, names) for t in texts if len(names := frequent_names(t)) == TARGETS_PER_SECTION]
+    chosen = chosen[:MAX_TARGET_SECTIONS]
+    if not chosen:
+        return {}
+    segs = [
+        Segmented(Article(str(i), None, None, ()), (Section(0, None, (t,)),), "bench")
+        for i, (t, _) in enumerate(chosen)
+    ]
+    targets = [[Target(n) for n in names] for _, names in chosen]
+    score_sections(segs[:2], tone, stance, targets[0])  # warm-up, not timed
+
+    def seconds(stance_model, context: str = "mentions") -> float:
+        start = time.perf_counter()
+        for seg, tgt in zip(segs, targets, strict=True):
+            score_sections([seg], tone, stance_model, tgt if stance_model else [], context)
+        return time.perf_counter() - start
+
+    tone_s = seconds(None)
+    mentions_s = seconds(stance)
+    section_s = seconds(stance, "section")
+    return {
+        "target_sections": len(chosen),
+        "target_tone_seconds": tone_s,
+        "target_tone_stance_seconds": mentions_s,
+        "target_cost_ratio": mentions_s / tone_s,
+        "target_cost_ratio_whole_sections": section_s / tone_s,
+    }
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_bench(model: str, n: int, shared: Path, seed: int = 13) -> dict:
-    """Score ``n`` sections both ways in this process; return the figures."""
+def run_bench(model: str, n: int, shared: Path, seed: int = 13, stance_model: str | None = None) -> dict:
+    """Score ``n`` sections both ways in this process; return the figures.
+
+    With ``stance_model``, also the cost of stance toward five targets relative to tone alone.
+    """
+    from pipeline.config import ScoreConfig
     from pipeline.score.models import load_classifier
 
     classifier = load_classifier(model)
+    classifier.configure_windows(batch_size=ScoreConfig().batch_size)  # as `pipeline run` scores
     if not hasattr(classifier, "tokenizer"):
         raise InputError(f"the benchmark needs a transformer classifier; {model} is a {classifier.kind}")
     texts = build_sections(classifier.tokenizer, shared_documents(shared), n, seed)
@@ -124,7 +218,8 @@ def run_bench(model: str, n: int, shared: Path, seed: int = 13) -> dict:
 
     n_tokens = [len(ids) for ids in classifier.tokenizer(texts, add_special_tokens=False)["input_ids"]]
     agreement = float(np.mean(np.array(a_labels) == np.array(b_labels)))
-    return {
+    costs = target_cost(classifier, load_classifier(stance_model), texts) if stance_model else {}
+    return costs | {
         "n": len(texts),
         "baseline_sections_per_s": len(texts) / a_seconds,
         "pipeline_sections_per_s": len(texts) / b_seconds,
@@ -144,7 +239,7 @@ def run_bench(model: str, n: int, shared: Path, seed: int = 13) -> dict:
     }
 
 
-def bench(model: str, n: int, shared: Path, tracking_config) -> dict:
+def bench(model: str, n: int, shared: Path, tracking_config, stance_model: str | None = None) -> dict:
     """Run the benchmark and log its figures to MLflow (experiment `bench`)."""
     import torch
 
@@ -154,9 +249,17 @@ def bench(model: str, n: int, shared: Path, tracking_config) -> dict:
     tracking.connect(tracking_config)
     experiment = tracking.experiment_id("bench", tracking_config)
     with tracking.run(f"bench-n{n}", experiment) as active:
-        tracking.log_params({"model": model, "n": n, "threads": torch.get_num_threads(),
-                             "bf16": cpu_supports_bf16(), "cpu": torch.backends.cpu.get_cpu_capability()})
-        figures = run_bench(model, n, shared)
+        tracking.log_params(
+            {
+                "model": model,
+                "stance_model": stance_model,
+                "n": n,
+                "threads": torch.get_num_threads(),
+                "bf16": cpu_supports_bf16(),
+                "cpu": torch.backends.cpu.get_cpu_capability(),
+            }
+        )
+        figures = run_bench(model, n, shared, stance_model=stance_model)
         tracking.log_metrics({k: v for k, v in figures.items() if isinstance(v, int | float)})
         figures["run_id"] = active.info.run_id
     return figures

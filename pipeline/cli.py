@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--n", type=int, default=2000, help="sections to score (default 2000)")
     p.add_argument("--model", default="models:/tone@champion", help="tone model URI or folder")
+    p.add_argument("--stance-model", default=None, metavar="URI",
+                   help="also time tone + stance toward 5 targets each section mentions against tone alone")
     p.add_argument("--shared", default=None, metavar="DIR", help="the shared data folder (default ../shared)")
     _add_config_options(p, config_positional=False)
     p.add_argument("--json", action="store_true", help="print the figures as one JSON line")
@@ -307,9 +309,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     config = api.load_run_config(args.config, args.overrides)
     connect(config.tracking)
-    check_model_reference(args.model)
+    for reference in filter(None, (args.model, args.stance_model)):
+        check_model_reference(reference)
     shared = Path(args.shared) if args.shared else Path.cwd().parent / "shared"
-    figures = bench(args.model, args.n, shared, config.tracking)
+    figures = bench(args.model, args.n, shared, config.tracking, args.stance_model)
     if args.json:
         print(json.dumps(figures))
         return 0
@@ -319,6 +322,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  {name:22s} {rate:.1f} sections/s, p50 {p50:.2f} s / p95 {p95:.2f} s per article")
     print(f"  ratio {figures['ratio']:.2f}x   agreement {figures['agreement']:.4f}   "
           f"peak RSS {figures['peak_rss_mb']:.0f} MB   run {figures['run_id']}")
+    if "target_cost_ratio" in figures:
+        print(f"  tone + stance (5 targets, {figures['target_sections']} sections): "
+              f"{figures['target_cost_ratio']:.2f}x tone alone reading mention sentences, "
+              f"{figures['target_cost_ratio_whole_sections']:.2f}x reading whole sections")
     return 0
 
 

@@ -98,6 +98,11 @@ class StanceScoreConfig(Strict):
     """Target name -> aliases, e.g. {Iran: [Iranian, Tehran]}. Stance is scored only where mentioned."""
     case_sensitive: bool = True
     """Match names and aliases with their case as written (so 'Turkey' is not 'turkey')."""
+    context: Literal["mentions", "section"] = "mentions"
+    """What the stance model reads: the target's mentions in context, or the whole section."""
+    mention_words: int | None = Field(12, ge=0)
+    """With context 'mentions': words kept either side of a mention, within its sentence (null: whole
+    sentences)."""
 
     @field_validator("targets")
     @classmethod

@@ -112,7 +112,9 @@ class Worker:
             if self.stance_uri:
                 relevant["stance"] = {"model": model_identity(self.stance_uri), **windows,
                                       "targets": c.score.stance.targets,
-                                      "case_sensitive": c.score.stance.case_sensitive}
+                                      "case_sensitive": c.score.stance.case_sensitive,
+                                      "context": c.score.stance.context,
+                                      "mention_words": c.score.stance.mention_words}
         return relevant
 
     # --- keys and schema ------------------------------------------------------------------------
@@ -228,7 +230,9 @@ class Worker:
             if role == "tone":
                 scores = score_sections(segs, self._model("tone"), None, [])
             else:
-                scores = score_sections(segs, None, self._model("stance"), self.targets)
+                stance = self.config.score.stance
+                scores = score_sections(segs, None, self._model("stance"), self.targets,
+                                        stance.context, stance.mention_words)
             for h, sc in zip(missing, scores, strict=True):
                 if role == "tone":
                     value = {"n_tokens": sc.n_tokens, "label": sc.tone_label, "probs": sc.tone_probs}

@@ -168,7 +168,8 @@ def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str
         if model is not None:
             model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
     start = time.perf_counter()
-    scores = score_sections(segmented, tone, stance, targets)
+    context = (cfg.stance.context, cfg.stance.mention_words) if cfg.stance else ("mentions", None)
+    scores = score_sections(segmented, tone, stance, targets, *context)
     seconds = time.perf_counter() - start
     metrics = article_metrics(scores) | {
         "score.n_sections": len(scores),

@@ -21,6 +21,7 @@ MAX_PARAM_CHARS = 6000
 SECRET_WORDS = {"token", "key", "apikey", "password", "passwd", "secret", "credentials"}
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+_ANSWERED: set[str] = set()  # stores already checked in this process
 
 
 def resolve_uri(config: TrackingConfig) -> str:
@@ -44,6 +45,8 @@ def connect(config: TrackingConfig) -> str:
         logging.getLogger(name).setLevel(logging.WARNING)
     uri = resolve_uri(config)
     mlflow.set_tracking_uri(uri)
+    if uri in _ANSWERED:
+        return uri
     if urlparse(uri).scheme in ("http", "https"):
         _check_server(uri)
     else:
@@ -51,6 +54,7 @@ def connect(config: TrackingConfig) -> str:
             mlflow.MlflowClient().search_experiments(max_results=1)
         except Exception as exc:  # the store's own error types vary by backend
             raise TrackingError(f"cannot open the MLflow store {uri}: {first_line(exc, 500)}") from None
+    _ANSWERED.add(uri)
     return uri
 
 

@@ -105,3 +105,35 @@ def test_target_column_is_optional(fresh):
     assert [sorted(r) for r in fresh["no_target"]] == [["label", "p_against", "p_favor", "p_neutral"]] * 2
     # without the target the model reads the text alone: the probabilities change
     assert fresh["no_target"][0]["p_favor"] != pytest.approx(fresh["rows"][0]["p_favor"], abs=1e-6)
+
+
+def test_scoring_reads_a_local_registered_model_in_place(store, monkeypatch, tmp_path):
+    import mlflow
+
+    from pipeline.models.mlflow_model import artifact_location, load_classifier_from_uri, local_path
+
+    root, uri = store
+    mlflow.set_tracking_uri(uri)
+    monkeypatch.setenv("PIPELINE_MODEL_CACHE", str(tmp_path / "cache"))
+    folder = local_path(artifact_location("models:/stance-rt@champion"))
+    assert folder is not None and folder.is_relative_to(root / "artifacts")  # no copy is made
+    model = load_classifier_from_uri("models:/stance-rt@champion")
+    assert model.labels == ["against", "neutral", "favor"]
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_download_lands_once_in_the_cache(store, monkeypatch, tmp_path):
+    import mlflow
+
+    from pipeline.models.mlflow_model import artifact_location, download_once
+
+    root, uri = store
+    mlflow.set_tracking_uri(uri)
+    monkeypatch.setenv("PIPELINE_MODEL_CACHE", str(tmp_path / "cache"))
+    location = artifact_location("models:/stance-rt@champion")
+    first = download_once(location)
+    assert first.parent == tmp_path / "cache" and any(first.rglob("classifier.json"))
+    stamp = next(first.rglob("classifier.json")).stat().st_mtime_ns
+    assert download_once(location) == first  # second call: no new download
+    assert next(first.rglob("classifier.json")).stat().st_mtime_ns == stamp
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no partial copy left

@@ -96,3 +96,69 @@ def test_plots_and_report(tmp_path):
     assert page.count('class="section"') == 2 and "<h2>Trade</h2>" in page
     assert 'Iran: <span class="badge against">against -0.60' in page and NOT_MENTIONED in page
     assert "data:image/png;base64," in page
+
+
+def test_mention_context_keeps_only_the_sentences_that_name_the_target():
+    from pipeline.score import mention_context
+
+    paragraphs = ("Talks resumed in Vienna. Tehran called them useful. Oil rose.",
+                  "Israel objected. Analysts doubt Iranian intentions.")
+    section = Section(0, "Iran and the deal", paragraphs)
+    iran = Target("Iran", ("Tehran", "Iranian"))
+    assert mention_context(section, iran) == (
+        "Iran and the deal Tehran called them useful. Analysts doubt Iranian intentions."
+    )
+    assert mention_context(section, Target("Israel")) == "Israel objected."
+
+
+class RecordingStance:
+    """A stance model that records what it is asked to read (uniform probabilities)."""
+
+    labels = ["against", "neutral", "favor"]
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def predict_proba(self, texts, targets=None):
+        import numpy as np
+
+        self.seen += list(zip(texts, targets, strict=True))
+        return np.full((len(texts), 3), 1 / 3)
+
+
+@pytest.mark.parametrize("context", ["mentions", "section"])
+def test_stance_reads_mention_sentences_or_the_whole_section(context):
+    from pipeline.score import score_sections
+
+    section = Section(0, None, ("Iran spoke. Rain fell all day. Israel replied.",))
+    seg = Segmented(Article("a", None, None, ()), (section,), "test")
+    model = RecordingStance()
+    targets = [Target("Iran"), Target("Israel"), Target("Turkey")]
+    [score] = score_sections([seg], None, model, targets, context)
+    expected = {"mentions": [("Iran spoke.", "Iran"), ("Israel replied.", "Israel")],
+                "section": [(section.paragraphs[0], "Iran"), (section.paragraphs[0], "Israel")]}[context]
+    assert model.seen == expected
+    assert [r.reason for r in score.stance] == [None, None, NOT_MENTIONED]
+
+
+def test_unknown_stance_context_is_refused():
+    from pipeline.errors import ModelError
+    from pipeline.score import score_sections
+
+    seg = Segmented(Article("a", None, None, ()), (Section(0, None, ("Iran spoke.",)),), "test")
+    with pytest.raises(ModelError, match="unknown stance context 'window'"):
+        score_sections([seg], None, RecordingStance(), [Target("Iran")], "window")
+
+
+def test_mention_context_keeps_words_either_side_within_the_sentence():
+    from pipeline.score import mention_context
+
+    words = [f"w{i}" for i in range(30)]
+    sentence = "Then " + " ".join(words[:10] + ["Iran"] + words[10:25] + ["Iran"] + words[25:]) + "."
+    section = Section(0, None, (f"Before this. {sentence} After that.",))
+    iran = Target("Iran")
+    assert mention_context(section, iran, 2) == "w8 w9 Iran w10 w11 w23 w24 Iran w25 w26"
+    assert mention_context(section, iran, 8).startswith("w2 ")
+    assert "w18" not in mention_context(section, iran, 6)
+    assert mention_context(section, iran, None) == sentence  # whole sentences
+    assert mention_context(section, iran, 100) == sentence  # never beyond the sentence

@@ -13,7 +13,8 @@ from pipeline.errors import ConfigError
 from pipeline.evaluation.segmentation import boundaries_to_labels, pk, windowdiff
 from pipeline.records import Article, Block
 from pipeline.segment import segment_article
-from pipeline.segment.topics import by_topics, split_sentences, topic_boundaries
+from pipeline.segment.sentences import split_sentences
+from pipeline.segment.topics import by_topics, topic_boundaries
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CHOI_DEV = SHARED / "datasets" / "segmentation" / "choi-dev.jsonl"

@@ -432,7 +432,8 @@ class TransformerClassifier(Classifier):
         device = self.device
         bf16 = want_bf16(self.bf16, device)
         was_training = self.model.training
-        self.model.eval()
+        if was_training:  # eval() walks every module: skip it when there is nothing to switch
+            self.model.eval()
         try:
             with torch.inference_mode():
                 for lo in range(0, len(order), self.batch_size):
@@ -444,7 +445,8 @@ class TransformerClassifier(Classifier):
                         result = self.model(**batch).logits
                     out[idx] = result.float().cpu().numpy()
         finally:
-            self.model.train(was_training)
+            if was_training:
+                self.model.train()
         return out
 
     # --- persistence --------------------------------------------------------------------------

@@ -174,7 +174,9 @@ def load_classifier_from_uri(uri_or_folder: str | Path) -> Classifier:
     """A classifier from a local folder (classifier or MLflow model) or an MLflow model URI.
 
     URIs: ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN_ID/model``, ``models:/m-...``.
-    The tracking store is whatever MLflow is pointed at (``pipeline.tracking.connect``).
+    The tracking store is whatever MLflow is pointed at (``pipeline.tracking.connect``). A model in a
+    local artifact store is read in place; one in a remote store is downloaded once into
+    :func:`model_cache` and read from there afterwards (a registered version never changes).
     """
     text = str(uri_or_folder)
     local = Path(text).expanduser()
@@ -184,14 +186,72 @@ def load_classifier_from_uri(uri_or_folder: str | Path) -> Classifier:
         raise ModelError(
             f"model not found: {text} is neither a folder nor a model URI (e.g. models:/tone@champion)"
         )
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    dst = tempfile.mkdtemp(prefix="pipeline-model-")
     try:
-        path = mlflow.artifacts.download_artifacts(artifact_uri=text, dst_path=dst)
+        source = artifact_location(text)
+        folder = local_path(source) or download_once(source)
+    except ModelError:
+        raise
     except Exception as exc:
-        shutil.rmtree(dst, ignore_errors=True)
         raise ModelError(
             f"model {text} not found in the MLflow store {mlflow.get_tracking_uri()} ({_first_line(exc)}); "
             "check the name and alias, or train it with `pipeline train`"
         ) from None
-    return load_classifier(classifier_folder(path))
+    return load_classifier(classifier_folder(folder))
+
+
+def artifact_location(uri: str) -> str:
+    """Where a model URI's files are: a registered version's download URI, else the URI itself."""
+    if not uri.startswith("models:/"):
+        return uri
+    name_ref = uri.removeprefix("models:/")
+    client = mlflow.MlflowClient()
+    if "@" in name_ref:
+        name, alias = name_ref.split("@", 1)
+        version = client.get_model_version_by_alias(name, alias)
+    elif "/" in name_ref:
+        name, number = name_ref.split("/", 1)
+        version = client.get_model_version(name, number)
+    else:
+        return uri  # models:/m-<id>: a logged model, resolved by MLflow itself
+    return client.get_model_version_download_uri(version.name, version.version)
+
+
+def local_path(location: str) -> Path | None:
+    """The folder behind a ``file://`` or plain-path location, when it exists on this machine."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(location)
+    if parsed.scheme == "file":
+        path = Path(unquote(parsed.path))
+    elif parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        path = Path(location)
+    else:
+        return None
+    return path if path.is_dir() else None
+
+
+def model_cache() -> Path:
+    """Downloaded models: ``$PIPELINE_MODEL_CACHE``, else ``~/.cache/news-tone-stance/models``."""
+    root = os.environ.get("PIPELINE_MODEL_CACHE") or Path.home() / ".cache" / "news-tone-stance" / "models"
+    return Path(root).expanduser()
+
+
+def download_once(location: str) -> Path:
+    """Download a model's files into the cache unless they are there; never leaves a partial copy."""
+    import hashlib
+
+    target = model_cache() / hashlib.sha256(location.encode()).hexdigest()[:24]
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    partial = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+    try:
+        mlflow.artifacts.download_artifacts(artifact_uri=location, dst_path=str(partial))
+        partial.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return target

@@ -17,7 +17,6 @@ calls it with sentences as units, :func:`by_topics` with an article's paragraphs
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,11 +25,9 @@ from pipeline.config import TopicsParams
 from pipeline.errors import ConfigError
 from pipeline.records import Article, Section
 from pipeline.segment import SEGMENTERS
+from pipeline.segment.sentences import split_sentences
 
 _MIN_SCALE = 1e-6  # floor of the penalty scale, so identical vectors still give one section
-
-_SENTENCE_END = re.compile(r"[.!?][\"'\u201d\u2019)\]]*(?=\s+[\"'\u201c\u2018(\[]*[A-Z0-9])")
-_ABBREVIATION = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Jr|Sr|Gen|Gov|Sen|Rep|No|vs|etc)|\b[A-Z])\.$")
 
 
 def topic_boundaries(
@@ -96,22 +93,6 @@ def check_sizes(min_units: int, max_units: int | None) -> None:
             f"topics max_units must be null or >= 2 * min_units - 1 = {2 * min_units - 1}, found "
             f"max_units={max_units} with min_units={min_units}: raise max_units or lower min_units"
         )
-
-
-def split_sentences(text: str) -> list[str]:
-    """A plain rule-based sentence split (end punctuation, space, capital or digit); never empty.
-
-    A full stop after a common title (Mr., Dr.) or a single capital (J. Smith, U.S.) does not end one.
-    """
-    text = text.strip()
-    parts, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        if _ABBREVIATION.search(text[start : m.end()]):
-            continue
-        parts.append(text[start : m.end()].strip())
-        start = m.end()
-    parts.append(text[start:].strip())
-    return [p for p in parts if p] or [text]
 
 
 def embed_units(texts: Sequence[str], params: TopicsParams) -> np.ndarray:
