@@ -126,8 +126,8 @@ class ScoreConfig(Strict):
     """Tone of every section (null: off)."""
     stance: StanceScoreConfig | None = None
     """Stance of every section toward each target that it mentions (null: off)."""
-    batch_size: int = Field(32, ge=1)
-    """Windows per forward pass."""
+    batch_size: int = Field(64, ge=1)
+    """Most windows per forward pass (a batch also holds at most 2,048 padded tokens)."""
     max_length: int | None = Field(None, ge=16)
     """Tokens per window (null: the model's own). Longer sections are split into overlapping windows."""
     stride: float = Field(0.5, gt=0, le=1)

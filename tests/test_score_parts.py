@@ -162,3 +162,15 @@ def test_mention_context_keeps_words_either_side_within_the_sentence():
     assert "w18" not in mention_context(section, iran, 6)
     assert mention_context(section, iran, None) == sentence  # whole sentences
     assert mention_context(section, iran, 100) == sentence  # never beyond the sentence
+
+
+def test_token_batches_cover_every_index_once_within_both_limits():
+    from pipeline.models.classifier import token_batches
+
+    lengths = [5, 120, 7, 64, 64, 3, 128, 30]
+    batches = token_batches(lengths, max_items=3, max_tokens=200)
+    flat = [int(i) for b in batches for i in b]
+    assert sorted(flat) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths)  # length order: little padding
+    for b in batches:
+        assert len(b) <= 3 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 200)

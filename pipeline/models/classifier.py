@@ -65,6 +65,21 @@ def want_bf16(setting: str = "auto", device: str = "cpu") -> bool:
     return cpu_supports_bf16()
 
 
+def token_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[np.ndarray]:
+    """Indices in length order, cut into batches of at most ``max_items`` and ``max_tokens`` padded tokens."""
+    order = np.argsort(np.asarray(lengths), kind="stable")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        if current and (len(current) >= max_items or (len(current) + 1) * lengths[i] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(int(i))
+    if current:
+        batches.append(current)
+    return [np.array(b) for b in batches]
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
@@ -301,6 +316,7 @@ class TransformerClassifier(Classifier):
     kind = "transformer"
     WEIGHTS = "model"
     MARGIN = 2  # tokens kept free in each window for a tokenisation that differs at a cut
+    BATCH_TOKENS = 2048  # padded tokens per forward pass: activations stay in cache (faster than 64 x 128)
 
     def __init__(
         self,
@@ -427,7 +443,6 @@ class TransformerClassifier(Classifier):
 
         enc = self.encode(texts, targets)
         ids = enc["input_ids"]
-        order = np.argsort([len(x) for x in ids], kind="stable")
         out = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
         device = self.device
         bf16 = want_bf16(self.bf16, device)
@@ -436,8 +451,7 @@ class TransformerClassifier(Classifier):
             self.model.eval()
         try:
             with torch.inference_mode():
-                for lo in range(0, len(order), self.batch_size):
-                    idx = order[lo : lo + self.batch_size]
+                for idx in token_batches([len(x) for x in ids], self.batch_size, self.BATCH_TOKENS):
                     features = [{k: enc[k][j] for k in enc} for j in idx]
                     batch = self.tokenizer.pad(features, pad_to_multiple_of=8, return_tensors="pt")
                     batch = {k: v.to(device) for k, v in batch.items()}
