@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import STARTED
 from pipeline.cache import StageCache
 from pipeline.config import RunConfig
 from pipeline.corpus_store import CACHE, OutputDir
@@ -225,6 +226,7 @@ class _CorpusRun:
         self.seen = 0
         self.start = time.perf_counter()
         self._last_metrics = 0.0
+        self.first_scores_s: float | None = None  # seconds from process start to the first scores written
 
     def execute(self, documents: Iterator[RawDoc | InputError], result: CorpusResult) -> None:
         status, error = "finished", None
@@ -284,6 +286,8 @@ class _CorpusRun:
                 import pyarrow as pa
 
                 self.out.write_part(pa.Table.from_pylist(rows, schema=self.worker.schema()))
+            if rows and self.worker.scoring and self.first_scores_s is None:
+                self.first_scores_s = time.perf_counter() - STARTED
             result.done += len(done)
             result.sections += len(rows)
             result.failed = len(self.errors)
@@ -302,9 +306,10 @@ class _CorpusRun:
         r.peak_rss_mb = peak_rss_mb()
         r.failed = len(self.errors)
         r.cache = self.worker.cache.metrics()
+        first = {} if self.first_scores_s is None else {"seconds_to_first_scores": self.first_scores_s}
         return {"n_articles": self.seen, "n_done": r.done, "n_skipped": r.skipped, "n_failed": r.failed,
                 "n_sections": r.sections, "segment.n_sections": r.sections, "seconds": r.seconds,
-                "articles_per_s": r.articles_per_s, "peak_rss_mb": r.peak_rss_mb} | r.cache
+                "articles_per_s": r.articles_per_s, "peak_rss_mb": r.peak_rss_mb} | r.cache | first
 
     def _log_metrics(self, step: int | None = None) -> None:
         from pipeline import tracking

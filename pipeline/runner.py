@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline import STARTED
 from pipeline.config import RunConfig
 from pipeline.ingest import parse, read_document
 from pipeline.records import Article, Segmented
@@ -172,6 +173,7 @@ def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str
     scores = score_sections(segmented, tone, stance, targets, *context)
     seconds = time.perf_counter() - start
     metrics = article_metrics(scores) | {
+        "score.seconds_since_start": time.perf_counter() - STARTED,  # first scores, model loading included
         "score.n_sections": len(scores),
         "score.seconds": seconds,
         "score.sections_per_s": len(scores) / seconds if seconds else 0.0,
