@@ -1,5 +1,5 @@
 """`python -m pipeline` entry point."""
 
-from pipeline.cli import main
+from pipeline.cli import entry
 
-raise SystemExit(main())
+entry()

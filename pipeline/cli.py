@@ -358,5 +358,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def entry() -> None:
+    """The `pipeline` command: run it, run the exit handlers, then skip the interpreter's teardown.
+
+    Tearing down torch, transformers and MLflow modules takes about 2 s on a 2-core machine and does
+    nothing for the user: every file is closed and every exit handler (MLflow's included) has run.
+    """
+    import atexit
+
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

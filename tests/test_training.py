@@ -266,6 +266,29 @@ def test_alias_points_at_the_new_version_and_same_config_is_reused(trained, work
     )
 
 
+def test_reuse_recognises_unchanged_data_files_without_loading_them(trained, workdir, monkeypatch):
+    from pipeline.training import data
+    from pipeline.training.api import train_from_config
+
+    summary = trained["tone-baseline"]
+    config, overrides = str(workdir / "tone.yaml"), ["register.name=tone-baseline"]
+    train_from_config(config, overrides)  # a version trained before files_hash existed gets the tag here
+    mv = client(workdir).get_model_version(summary["name"], summary["version"])
+    assert len(mv.tags["files_hash"]) == 16
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the data was loaded although the files did not change")
+
+    monkeypatch.setattr(data, "load_splits", no_loading)
+    again = train_from_config(config, overrides)
+    assert again["reused"] is True and again["version"] == summary["version"]
+    assert again["data_hash"] == summary["data_hash"]
+    with (workdir / "tone.jsonl").open("a") as handle:  # new bytes: the data is read and hashed again
+        handle.write('{"text": "A quiet day at the market.", "label": "neutral", "split": "train"}\n')
+    with pytest.raises(AssertionError, match="the data was loaded"):
+        train_from_config(config, overrides)
+
+
 def test_evaluate_model_returns_the_documented_json(trained, workdir):
     from pipeline.training.api import evaluate_model
 

@@ -45,17 +45,24 @@ def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str
     from pipeline import tracking
     from pipeline.config import load_config
     from pipeline.training.config import TrainConfig
-    from pipeline.training.data import load_splits
+    from pipeline.training.data import files_hash, load_splits
 
     config: TrainConfig = load_config(config_path, overrides, model=TrainConfig)  # type: ignore[assignment]
+    name, alias = config.model_name, config.register.alias
+    reuse = config.reuse and config.register.enabled
+    files = files_hash(config)
+    if reuse and files:  # fast path: same config and same file bytes, without loading the data
+        tracking.connect(config.tracking)
+        found = _reuse(name, alias, {"config_hash": config.config_hash(), "files_hash": files})
+        if found is not None:
+            return found
     splits = load_splits(config)
     hashes = {"config_hash": config.config_hash(), "data_hash": splits.data_hash()}
     tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
-    name, alias = config.model_name, config.register.alias
 
-    if config.reuse and config.register.enabled:
-        found = _reuse(name, alias, hashes)
+    if reuse:
+        found = _reuse(name, alias, hashes, files)
         if found is not None:
             return found
 
@@ -82,7 +89,8 @@ def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str
             example = splits.dev.head(2)
             example = example[["text", "target"]] if config.task == "stance" else example[["text"]]
             info = log_classifier(classifier, example.reset_index(drop=True))
-            version = register(info.model_uri, name, alias, tags={**hashes, "run_id": active.info.run_id})
+            tags = {**hashes, "run_id": active.info.run_id} | ({"files_hash": files} if files else {})
+            version = register(info.model_uri, name, alias, tags=tags)
             summary.update(
                 version=version, model_uri=f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
             )
@@ -321,8 +329,12 @@ def _log_inputs(splits: Splits) -> None:
             mlflow.log_input(dataset, context=context)
 
 
-def _reuse(name: str, alias: str, hashes: dict[str, str]) -> dict[str, Any] | None:
-    """A registered version with the same config and data hashes, its alias moved to it; else None."""
+def _reuse(name: str, alias: str, hashes: dict[str, str], files: str | None = None) -> dict[str, Any] | None:
+    """A registered version with the same config and data hashes, its alias moved to it; else None.
+
+    ``files``: the hash of the data files' bytes, tagged on the version found so that the next run
+    recognises it without loading the data.
+    """
     from mlflow import MlflowClient
 
     from pipeline.models.mlflow_model import find_version
@@ -331,6 +343,8 @@ def _reuse(name: str, alias: str, hashes: dict[str, str]) -> dict[str, Any] | No
     if found is None:
         return None
     client = MlflowClient()
+    if files and found.tags.get("files_hash") != files:
+        client.set_model_version_tag(name, found.version, "files_hash", files)
     if alias:
         client.set_registered_model_alias(name, alias, found.version)
     metrics: dict[str, float] = {}
@@ -348,7 +362,8 @@ def _reuse(name: str, alias: str, hashes: dict[str, str]) -> dict[str, Any] | No
         "version": str(found.version),
         "model_uri": f"models:/{name}@{alias}" if alias else f"models:/{name}/{found.version}",
         "reused": True,
-        **hashes,
+        "config_hash": found.tags.get("config_hash"),
+        "data_hash": found.tags.get("data_hash"),
         "metrics": metrics,
     }
 

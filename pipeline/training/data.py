@@ -63,6 +63,25 @@ def source_origin(source: Source, root: str | Path) -> str:
     return str(path.resolve()) if path.exists() else str(path)
 
 
+def files_hash(config: TrainConfig) -> str | None:
+    """Hash of the bytes of every local file the config reads; None where a source is on the Hub.
+
+    Cheap (no parsing): lets a run recognise an already trained model without loading the data.
+    """
+    digest = hashlib.sha256()
+    for source in config.data.sources:
+        if source.hub:
+            return None
+        path = Path(source_origin(source, config.data.root))
+        if not path.is_file():
+            return None
+        digest.update(str(source.path).encode())
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 def read_table(
     origin: str, fmt: str = "auto", hub_split: str = "train", *, is_hub: bool = False
 ) -> pd.DataFrame:
