@@ -114,12 +114,12 @@ def test_scoring_reads_a_local_registered_model_in_place(store, monkeypatch, tmp
 
     root, uri = store
     mlflow.set_tracking_uri(uri)
-    monkeypatch.setenv("PIPELINE_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache"))
     folder = local_path(artifact_location("models:/stance-rt@champion"))
     assert folder is not None and folder.is_relative_to(root / "artifacts")  # no copy is made
     model = load_classifier_from_uri("models:/stance-rt@champion")
     assert model.labels == ["against", "neutral", "favor"]
-    assert not (tmp_path / "cache").exists()
+    assert not (tmp_path / "cache" / "models").exists()
 
 
 def test_a_download_lands_once_in_the_cache(store, monkeypatch, tmp_path):
@@ -129,11 +129,11 @@ def test_a_download_lands_once_in_the_cache(store, monkeypatch, tmp_path):
 
     root, uri = store
     mlflow.set_tracking_uri(uri)
-    monkeypatch.setenv("PIPELINE_MODEL_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache"))
     location = artifact_location("models:/stance-rt@champion")
     first = download_once(location)
-    assert first.parent == tmp_path / "cache" and any(first.rglob("classifier.json"))
+    assert first.parent == tmp_path / "cache" / "models" and any(first.rglob("classifier.json"))
     stamp = next(first.rglob("classifier.json")).stat().st_mtime_ns
     assert download_once(location) == first  # second call: no new download
     assert next(first.rglob("classifier.json")).stat().st_mtime_ns == stamp
-    assert [p.name for p in (tmp_path / "cache").iterdir()] == [first.name]  # no partial copy left
+    assert [p.name for p in (tmp_path / "cache" / "models").iterdir()] == [first.name]  # no partial copy left

@@ -231,9 +231,10 @@ def local_path(location: str) -> Path | None:
 
 
 def model_cache() -> Path:
-    """Downloaded models: ``$PIPELINE_MODEL_CACHE``, else ``~/.cache/news-tone-stance/models``."""
-    root = os.environ.get("PIPELINE_MODEL_CACHE") or Path.home() / ".cache" / "news-tone-stance" / "models"
-    return Path(root).expanduser()
+    """Downloaded models: ``models/`` in ``$PIPELINE_CACHE`` (default ``~/.cache/pipeline``)."""
+    from pipeline.models.mpnet import cache_dir
+
+    return cache_dir() / "models"
 
 
 def download_once(location: str) -> Path:
