@@ -186,8 +186,8 @@ def test_unknown_model_uri_fails_at_load_with_one_line(store, tmp_path):
 
 def test_bench_command_reports_both_ways_in_one_json_line(store, shared, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline", "bench", "--n", "20", "--model", store["tone"], "--json",
-         "--shared", str(shared), "--set", store["tracking"][0],
+        [sys.executable, "-m", "pipeline", "bench", "--n", "100", "--model", store["tone"], "--json",
+         "--stance-model", store["stance"], "--shared", str(shared), "--set", store["tracking"][0],
          "--set", store["tracking"][1]],
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
     )
@@ -195,12 +195,14 @@ def test_bench_command_reports_both_ways_in_one_json_line(store, shared, tmp_pat
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     for key in ("n", "baseline_sections_per_s", "pipeline_sections_per_s", "ratio", "agreement"):
         assert key in figures
-    assert figures["n"] == 20
+    assert figures["n"] == 100
     assert figures["baseline_sections_per_s"] > 0 and figures["pipeline_sections_per_s"] > 0
     assert figures["ratio"] == pytest.approx(
         figures["pipeline_sections_per_s"] / figures["baseline_sections_per_s"], rel=1e-6)
-    assert 0.9 <= figures["agreement"] <= 1.0  # same model, same windows: the labels should agree
+    assert 0.98 <= figures["agreement"] <= 1.0  # same model, same windows: the labels should agree
     assert figures["max_tokens"] > figures["window"]  # long sections are in the mix
+    assert figures["target_sections"] > 10  # sections naming five names: stance toward all five
+    assert figures["target_cost_ratio"] > 0 and figures["target_cost_ratio_whole_sections"] > 0
 
 
 def test_score_window_settings_reach_the_classifier(store):
