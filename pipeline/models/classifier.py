@@ -453,7 +453,7 @@ class TransformerClassifier(Classifier):
             with torch.inference_mode():
                 for idx in token_batches([len(x) for x in ids], self.batch_size, self.BATCH_TOKENS):
                     features = [{k: enc[k][j] for k in enc} for j in idx]
-                    batch = self.tokenizer.pad(features, pad_to_multiple_of=8, return_tensors="pt")
+                    batch = self.tokenizer.pad(features, return_tensors="pt")  # to the batch max only
                     batch = {k: v.to(device) for k, v in batch.items()}
                     with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
                         result = self.model(**batch).logits
