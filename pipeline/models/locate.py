@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pipeline.errors import ModelError
 
 MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm"}
+
+
+def cache_dir() -> Path:
+    """Cache for unpacked and downloaded models: ``$PIPELINE_CACHE``, else ``~/.cache/pipeline``."""
+    return Path(os.environ.get("PIPELINE_CACHE", Path.home() / ".cache" / "pipeline")).expanduser()
 
 
 def minilm_path() -> Path:

@@ -232,7 +232,7 @@ def local_path(location: str) -> Path | None:
 
 def model_cache() -> Path:
     """Downloaded models: ``models/`` in ``$PIPELINE_CACHE`` (default ``~/.cache/pipeline``)."""
-    from pipeline.models.mpnet import cache_dir
+    from pipeline.models.locate import cache_dir
 
     return cache_dir() / "models"
 

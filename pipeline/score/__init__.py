@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -74,11 +75,15 @@ def mention_context(section: Section, target: Target, words: int | None = MENTIO
     counts as one); overlapping spans merge. ``words=None`` keeps whole sentences. Falls back to the
     whole section where no single sentence holds the whole mention.
     """
-    units = ([section.heading] if section.heading else []) + [
-        sentence for paragraph in section.paragraphs for sentence in split_sentences(paragraph)
-    ]
-    pieces = [piece for unit in units for piece in _mention_spans(unit, target, words)]
+    pieces = [piece for unit in _sentences(section) for piece in _mention_spans(unit, target, words)]
     return " ".join(pieces) or section_text(section)
+
+
+@lru_cache(maxsize=256)
+def _sentences(section: Section) -> tuple[str, ...]:
+    """The heading and the sentences of a section: split once, read once per target."""
+    heading = (section.heading,) if section.heading else ()
+    return heading + tuple(s for paragraph in section.paragraphs for s in split_sentences(paragraph))
 
 
 def _mention_spans(sentence: str, target: Target, words: int | None) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -14,7 +15,7 @@ class Target:
     aliases: tuple[str, ...] = ()
     case_sensitive: bool = True
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
         terms = sorted({self.name, *self.aliases}, key=len, reverse=True)  # longest first
         body = "|".join(re.escape(" ".join(t.split())).replace(r"\ ", r"\s+") for t in terms)

@@ -50,14 +50,14 @@ def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str
     config: TrainConfig = load_config(config_path, overrides, model=TrainConfig)  # type: ignore[assignment]
     name, alias = config.model_name, config.register.alias
     reuse = config.reuse and config.register.enabled
-    files = files_hash(config)
+    files, config_hash = files_hash(config), config.config_hash()
     if reuse and files:  # fast path: same config and same file bytes, without loading the data
         tracking.connect(config.tracking)
-        found = _reuse(name, alias, {"config_hash": config.config_hash(), "files_hash": files})
+        found = _reuse(name, alias, {"config_hash": config_hash, "files_hash": files})
         if found is not None:
             return found
     splits = load_splits(config)
-    hashes = {"config_hash": config.config_hash(), "data_hash": splits.data_hash()}
+    hashes = {"config_hash": config_hash, "data_hash": splits.data_hash()}
     tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
 

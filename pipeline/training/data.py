@@ -69,16 +69,17 @@ def files_hash(config: TrainConfig) -> str | None:
     Cheap (no parsing): lets a run recognise an already trained model without loading the data.
     """
     digest = hashlib.sha256()
+    file_digests: dict[Path, bytes] = {}  # a file that feeds several sources is read once
     for source in config.data.sources:
         if source.hub:
             return None
         path = Path(source_origin(source, config.data.root))
         if not path.is_file():
             return None
-        digest.update(str(source.path).encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        if path not in file_digests:
+            with path.open("rb") as handle:
+                file_digests[path] = hashlib.file_digest(handle, "sha256").digest()
+        digest.update(str(source.path).encode() + file_digests[path])
     return digest.hexdigest()[:16]
 
 
