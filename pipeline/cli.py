@@ -78,9 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "train", help="train, evaluate and register a tone or stance classifier",
         description="Train the classifier described by CONFIG (see configs/train/), log held-out "
-        "metrics, plots and data set lineage to MLflow, and register it as models:/NAME@ALIAS.",
+        "metrics, plots and data set lineage to MLflow, and register it as models:/NAME@ALIAS. "
+        "A transformer's training state is saved every model.checkpoint_minutes (default 10) and on "
+        "Ctrl-C; rerunning the same command resumes it in the same MLflow run.",
     )
     _add_config_options(p, config_positional=True)
+    p.add_argument("--fresh", action="store_true", help="discard a saved training state and start over")
 
     p = commands.add_parser(
         "evaluate", help="evaluate a model on a labelled file",
@@ -279,7 +282,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from pipeline.training.api import train_from_config
 
-    summary = train_from_config(args.config, args.overrides)
+    summary = train_from_config(args.config, args.overrides, fresh=args.fresh)
     for key, value in summary.items():
         print(f"{key}: {value}")
     return 0

@@ -95,16 +95,30 @@ def experiment_id(name: str, config: TrackingConfig) -> str:
 
 @contextlib.contextmanager
 def run(
-    name: str, experiment: str | None = None, *, nested: bool = False, tags: Mapping[str, str] | None = None
+    name: str,
+    experiment: str | None = None,
+    *,
+    nested: bool = False,
+    tags: Mapping[str, str] | None = None,
+    resume: str | None = None,
 ) -> Iterator[Any]:
     """Start a run that always ends: FINISHED, FAILED on an exception, KILLED on Ctrl-C.
 
-    The error is recorded as the tag ``error`` before the run is ended.
+    The error is recorded as the tag ``error`` before the run is ended. ``resume``: the id of an
+    earlier run to continue; when it is gone, a new run is started with the tag ``resumes``.
     """
     import mlflow
+    from mlflow.exceptions import MlflowException
 
     tags = {k: redact(v) for k, v in (tags or {}).items() if not looks_secret(k)}
-    active = mlflow.start_run(run_name=name, experiment_id=experiment, nested=nested, tags=tags)
+    active = None
+    if resume:
+        try:
+            active = mlflow.start_run(run_id=resume, nested=nested)
+        except MlflowException:
+            tags["resumes"] = resume
+    if active is None:
+        active = mlflow.start_run(run_name=name, experiment_id=experiment, nested=nested, tags=tags)
     try:
         yield active
     except KeyboardInterrupt as exc:

@@ -31,12 +31,16 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from pipeline.models.classifier import Classifier
+    from pipeline.training.checkpoints import TrainCheckpoints
     from pipeline.training.config import TrainConfig
     from pipeline.training.data import Splits
 
 
-def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str, Any]:
+def train_from_config(config_path: str | None, overrides: list[str], fresh: bool = False) -> dict[str, Any]:
     """Train (or reuse) the classifier a config describes; returns a summary dict.
+
+    A transformer's training state is saved every ``model.checkpoint_minutes``; rerunning the same
+    config resumes it in the same MLflow run (``fresh``: discard it and start over).
 
     Keys: ``run_id``, ``model_uri`` (``models:/NAME@ALIAS``, None when registering is off), ``name``,
     ``alias``, ``version``, ``reused``, ``config_hash``, ``data_hash`` and ``metrics`` (dev/test/train
@@ -68,10 +72,15 @@ def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str
 
     run_name = config.run_name or f"{config.task}-{_model_short(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     tags = {**hashes, "task": config.task, "model.kind": config.model.kind}
-    with tracking.run(run_name, experiment, tags=tags) as active:
-        tracking.log_config(config)
-        _log_inputs(splits)
-        classifier, metrics = _train_and_evaluate(config, splits)
+    checkpoints = _checkpoints(config, hashes["data_hash"], fresh)
+    earlier_run = checkpoints.saved_run_id() if checkpoints is not None else None
+    with tracking.run(run_name, experiment, tags=tags, resume=earlier_run) as active:
+        if active.info.run_id != earlier_run:  # a resumed run has its params and inputs already
+            tracking.log_config(config)
+            _log_inputs(splits)
+        if checkpoints is not None:
+            checkpoints.run_id = active.info.run_id
+        classifier, metrics = _train_and_evaluate(config, splits, checkpoints)
         summary: dict[str, Any] = {
             "run_id": active.info.run_id,
             "run_name": run_name,
@@ -95,7 +104,22 @@ def train_from_config(config_path: str | None, overrides: list[str]) -> dict[str
                 version=version, model_uri=f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
             )
             tracking.set_tags({"registered_model": f"{name}/{version}"})
+    if checkpoints is not None:
+        checkpoints.clear()
     return summary
+
+
+def _checkpoints(config: TrainConfig, data_hash: str, fresh: bool) -> TrainCheckpoints | None:
+    """Where a transformer training keeps its resumable state (None: a baseline or saving is off)."""
+    from pipeline.training.checkpoints import TrainCheckpoints, checkpoint_folder
+
+    if config.model.kind != "transformer" or config.model.checkpoint_minutes <= 0:
+        return None
+    folder = checkpoint_folder(config.resume_key(), data_hash)
+    checkpoints = TrainCheckpoints(folder, config.model.checkpoint_minutes)
+    if fresh:
+        checkpoints.clear()
+    return checkpoints
 
 
 def evaluate_model(model: str, data: str) -> dict[str, Any]:
@@ -123,7 +147,9 @@ def evaluate_model(model: str, data: str) -> dict[str, Any]:
 # --- training -----------------------------------------------------------------------------------
 
 
-def _train_and_evaluate(config: TrainConfig, splits: Splits) -> tuple[Classifier, dict[str, float]]:
+def _train_and_evaluate(
+    config: TrainConfig, splits: Splits, checkpoints: TrainCheckpoints | None = None
+) -> tuple[Classifier, dict[str, float]]:
     import mlflow
 
     from pipeline import tracking
@@ -185,9 +211,13 @@ def _train_and_evaluate(config: TrainConfig, splits: Splits) -> tuple[Classifier
             config.seed,
             dev_score,
             log,
+            checkpoints=checkpoints,
+            extra=best_dev,
         )
+        start -= result.seconds_before  # train.seconds counts every attempt
         metrics.update(
             {
+                "train.resumed_at": result.resumed_at,
                 "train.steps": result.steps,
                 "train.best_step": result.best_step,
                 "train.truncated": result.truncated,

@@ -129,6 +129,9 @@ class ModelConfig(Strict):
     rate schedule still spans ``epochs``. A budget for slow machines; unset: no limit."""
     threads: int | None = Field(None, ge=1)
     """torch threads; default: all cores."""
+    checkpoint_minutes: float = Field(10, ge=0)
+    """Save a resumable training state this often (and on Ctrl-C); rerunning the same command resumes
+    it, ``--fresh`` discards it. 0: never save."""
     baseline: BaselineParams = BaselineParams()
 
 
@@ -182,8 +185,17 @@ with warnings.catch_warnings():
 
         def config_hash(self) -> str:
             """Hash of what decides the trained model (not where it is tracked or registered)."""
+            return self._hash(exclude_model=("checkpoint_minutes",))
+
+        def resume_key(self) -> str:
+            """Like :meth:`config_hash`, but a saved state may be resumed with another time budget."""
+            return self._hash(exclude_model=("checkpoint_minutes", "max_minutes", "threads"))
+
+        def _hash(self, exclude_model: tuple[str, ...]) -> str:
             dump = self.model_dump(
                 mode="json", exclude={"experiment", "run_name", "reuse", "register", "tracking"}
             )
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
+            for key in exclude_model:
+                dump["model"].pop(key, None)
             return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]

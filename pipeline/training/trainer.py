@@ -9,7 +9,10 @@
   length, cut into batches, shuffle the batches. Only token id lists are held, never whole-data tensors;
 - dev evaluated after each epoch (and every ``eval_every`` steps); the best state by the dev score is
   kept as an in-memory copy and restored at the end;
-- a tqdm progress bar with the running loss; an optional time budget (``max_minutes``).
+- a tqdm progress bar with the running loss; an optional time budget (``max_minutes``, counted over
+  all attempts of a resumed training);
+- resumable (``checkpoints``): the whole state is saved every few minutes and on Ctrl-C; a rerun
+  continues at the same batch of the same epoch with the same random states.
 
 A plain loop rather than ``transformers.Trainer``: it keeps the class-weighted loss, the windowed
 dev evaluation (the same code path as prediction) and the length grouping in a few readable lines.
@@ -25,12 +28,15 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from pipeline.models.classifier import TransformerClassifier, want_bf16
 from pipeline.training.config import ModelConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.training.checkpoints import TrainCheckpoints
 
 
 @dataclass
@@ -44,6 +50,10 @@ class TrainResult:
     bf16: bool = False
     stopped_early: bool = False
     """True when ``max_minutes`` ran out before the last step."""
+    resumed_at: int = 0
+    """The step a saved state was resumed at (0: trained from the start)."""
+    seconds_before: float = 0.0
+    """Training seconds of the earlier attempts of a resumed training."""
     history: list[dict[str, float]] = field(default_factory=list)
 
 
@@ -89,8 +99,15 @@ def fine_tune(
     seed: int,
     evaluate: Callable[[TransformerClassifier], tuple[float, dict[str, float]]],
     log: Callable[[dict[str, float], int], Any] | None = None,
+    checkpoints: TrainCheckpoints | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train ``classifier.model`` in place; ``evaluate`` returns (dev score to maximise, metrics)."""
+    """Train ``classifier.model`` in place; ``evaluate`` returns (dev score to maximise, metrics).
+
+    With ``checkpoints``, a saved state is resumed and the state is saved along the way; ``extra``
+    (a dict the caller keeps, e.g. the best checkpoint's dev predictions) is saved with it and
+    restored in place.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -152,12 +169,45 @@ def fine_tune(
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         model.train()
 
-    deadline = start + params.max_minutes * 60 if params.max_minutes else None
+    # position: the epoch, the random state its batch order was drawn from, batches done in it
+    epoch, epoch_rng, done_in_epoch = 0, rng.bit_generator.state, 0
+    step, running, elapsed_before = 0, 0.0, 0.0
+
+    def save(when_due: bool = False) -> None:
+        if checkpoints is None or (when_due and not checkpoints.due()):
+            return
+        checkpoints.save({
+            "step": step, "epoch": epoch, "epoch_rng": epoch_rng, "done_in_epoch": done_in_epoch,
+            "running": running, "torch_rng": torch.get_rng_state(),
+            "elapsed": elapsed_before + time.perf_counter() - start,
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "best_state": best_state,
+            "best_score": result.best_score, "best_step": result.best_step,
+            "history": result.history, "extra": dict(extra or {}),
+        })
+
+    saved = checkpoints.load() if checkpoints is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["torch_rng"])
+        epoch, epoch_rng, done_in_epoch = saved["epoch"], saved["epoch_rng"], saved["done_in_epoch"]
+        step, running, elapsed_before = saved["step"], saved["running"], saved["elapsed"]
+        best_state, result.history = saved["best_state"], saved["history"]
+        result.best_score, result.best_step, result.resumed_at = saved["best_score"], saved["best_step"], step
+        result.seconds_before = elapsed_before
+        if extra is not None:
+            extra.clear()
+            extra.update(saved["extra"])
+        print(f"resuming at step {step} of {total} ({elapsed_before / 60:.1f} min trained so far) from "
+              f"{checkpoints.folder}", file=sys.stderr)  # type: ignore[union-attr]
+
+    deadline = start - elapsed_before + params.max_minutes * 60 if params.max_minutes else None
     model.train()
-    step = 0
-    running = 0.0
     bar = tqdm(
         total=total,
+        initial=step,
         desc="train",
         unit="step",
         file=sys.stderr,
@@ -165,9 +215,10 @@ def fine_tune(
         dynamic_ncols=True,
     )
     try:
-        epoch = 0
         while step < total:
-            for batch_idx in length_grouped_batches(lengths, params.batch_size, rng):
+            rng.bit_generator.state = epoch_rng
+            batches = length_grouped_batches(lengths, params.batch_size, rng)
+            for batch_idx in batches[done_in_epoch:]:
                 features = [{k: enc[k][j] for k in keys} for j in batch_idx]
                 padded = tok.pad(features, pad_to_multiple_of=8, return_tensors="pt")
                 batch = {k: v.to(device) for k, v in padded.items()}
@@ -181,6 +232,7 @@ def fine_tune(
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
+                done_in_epoch += 1
                 running = loss.item() if step == 1 else 0.98 * running + 0.02 * loss.item()
                 bar.update(1)
                 bar.set_postfix(loss=f"{running:.3f}", refresh=False)
@@ -188,19 +240,26 @@ def fine_tune(
                     log({"train.loss": running, "train.lr": scheduler.get_last_lr()[0]}, step)
                 if params.eval_every and step % params.eval_every == 0 and step < total:
                     checkpoint(step, step / steps_per_epoch)
+                save(when_due=True)
                 if deadline is not None and time.perf_counter() > deadline:
                     result.stopped_early = True
                 if step >= total or result.stopped_early:
                     break
-            epoch += 1
             checkpoint(step, step / steps_per_epoch)
+            epoch, epoch_rng, done_in_epoch = epoch + 1, rng.bit_generator.state, 0
             if result.stopped_early:
                 break
+            save(when_due=True)
+    except KeyboardInterrupt:
+        save()  # Ctrl-C: the next run resumes here
+        raise
     finally:
         bar.close()
+    if checkpoints is not None and checkpoints.exists():
+        save()  # a long training is kept until the model is registered (the caller clears it)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     result.steps = step
-    result.seconds = time.perf_counter() - start
+    result.seconds = elapsed_before + time.perf_counter() - start
     return result
