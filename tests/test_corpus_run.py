@@ -179,7 +179,7 @@ class FakeClassifier:
     def configure_windows(self, max_length=None, stride=0.5, batch_size=None) -> None:
         pass
 
-    def predict_proba(self, texts, targets=None):
+    def predict_proba(self, texts, targets=None, about_target=False):
         role = "stance" if targets is not None else "tone"
         FakeClassifier.calls[role] = FakeClassifier.calls.get(role, 0) + len(texts)
         rows = [[1.0 + (len(t) + i) % 3 for i in range(3)] for t in texts]

@@ -119,7 +119,7 @@ class RecordingStance:
     def __init__(self) -> None:
         self.seen: list[tuple[str, str]] = []
 
-    def predict_proba(self, texts, targets=None):
+    def predict_proba(self, texts, targets=None, about_target=False):
         import numpy as np
 
         self.seen += list(zip(texts, targets, strict=True))

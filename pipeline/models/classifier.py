@@ -29,6 +29,7 @@ import numpy as np
 
 from pipeline.errors import ModelError
 from pipeline.errors import first_line as _first_line
+from pipeline.models.relatedness import RelatednessGate
 
 META_FILE = "classifier.json"
 FORMAT_VERSION = 1
@@ -114,6 +115,8 @@ class Classifier:
         self.task = task
         self.target_mode: TargetMode = target_mode
         self.temperature = float(temperature)
+        self.gate: RelatednessGate | None = None
+        """Stance only: moves probability to neutral where a text is not about its target."""
 
     # --- prediction ---------------------------------------------------------------------------
 
@@ -123,13 +126,23 @@ class Classifier:
         """Per text: logits of its windows (n_windows x n_labels, before temperature) and their weights."""
         raise NotImplementedError
 
-    def predict_proba(self, texts: Sequence[str], targets: Sequence[str | None] | None = None) -> np.ndarray:
-        """Probabilities, one row per text, columns in ``labels`` order, rows summing to 1."""
+    def predict_proba(
+        self, texts: Sequence[str], targets: Sequence[str | None] | None = None, *, about_target: bool = False
+    ) -> np.ndarray:
+        """Probabilities, one row per text, columns in ``labels`` order, rows summing to 1.
+
+        ``about_target``: the caller knows every text is about its target (the scorer reads only
+        passages that name the target or an alias), so the relatedness gate is skipped.
+        """
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels)))
-        logits, weights = self.window_logits(texts, self._targets(texts, targets))
-        return combine_windows(logits, weights, self.temperature)
+        paired = self._targets(texts, targets)
+        logits, weights = self.window_logits(texts, paired)
+        probs = combine_windows(logits, weights, self.temperature)
+        if self.gate is not None and not about_target:
+            probs = self.gate.apply(probs, self.gate.unrelated(texts, paired), self.labels)
+        return probs
 
     def configure_windows(self, max_length: int | None = None, stride: float = 0.5,
                           batch_size: int | None = None) -> None:
@@ -157,6 +170,7 @@ class Classifier:
             "labels": self.labels,
             "target_mode": self.target_mode,
             "temperature": self.temperature,
+            "relatedness_gate": self.gate.to_meta() if self.gate else None,
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -528,7 +542,9 @@ def load_classifier(folder: str | Path) -> Classifier:
             f"{folder / META_FILE}: format_version {meta['format_version']} is newer than this code "
             f"({FORMAT_VERSION}); upgrade the pipeline package"
         )
-    return KINDS[kind].load(folder, meta)  # type: ignore[attr-defined]
+    classifier = KINDS[kind].load(folder, meta)  # type: ignore[attr-defined]
+    classifier.gate = RelatednessGate.from_meta(meta.get("relatedness_gate"))
+    return classifier
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

@@ -28,7 +28,9 @@ class Classifier(Protocol):
 
     labels: list[str]
 
-    def predict_proba(self, texts: list[str], targets: list[str] | None = None) -> np.ndarray: ...
+    def predict_proba(
+        self, texts: list[str], targets: list[str] | None = None, *, about_target: bool = False
+    ) -> np.ndarray: ...
 
     def configure_windows(
         self, max_length: int | None = None, stride: float = 0.5, batch_size: int | None = None
@@ -158,7 +160,8 @@ def score_sections(
             inputs = [mention_context(sections[i][1], targets[j], mention_words) for i, j in pairs]
         else:
             inputs = [texts[i] for i, _ in pairs]
-        rows = stance.predict_proba(inputs, [targets[j].name for _, j in pairs])
+        # only passages naming the target (or an alias) reach here: no relatedness gate needed
+        rows = stance.predict_proba(inputs, [targets[j].name for _, j in pairs], about_target=True)
         stance_probs = dict(zip(pairs, _probs_by_label(stance, rows, STANCE_LABELS), strict=True))
 
     out: list[SectionScore] = []

@@ -237,6 +237,8 @@ def _train_and_evaluate(
     from pipeline.models.classifier import combine_windows
 
     calibrated = combine_windows(dev["logits"], dev["weights"], temperature)
+    if config.model.relatedness_gate:
+        dev, calibrated = _fit_gate(config, classifier, splits, dev, calibrated, metrics)
     metrics.update(dev["metrics"])
     metrics.update(
         {
@@ -257,17 +259,60 @@ def _train_and_evaluate(
     return classifier, metrics
 
 
+def _fit_gate(
+    config: TrainConfig, classifier: Classifier, splits: Splits, dev: dict[str, Any], calibrated: np.ndarray,
+    metrics: dict[str, float],
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Fit the relatedness gate on the training pairs; dev predictions and calibrated probs with it.
+
+    The ungated dev figures are kept as ``dev.ungated.*``; ``gate.*`` describe the gate.
+    """
+    from pipeline.models.relatedness import RelatednessGate
+
+    start = time.perf_counter()
+    train, labels = splits.train, config.label_list
+    encoder = config.model.relatedness_gate or ""
+    gate = RelatednessGate.fit(train["text"].tolist(), train["target"].tolist(), encoder, seed=config.seed)
+    classifier.gate = gate
+    g = gate.unrelated(splits.dev["text"].tolist(), splits.dev["target"].tolist())
+    ungated = dev["metrics"].items()
+    metrics.update({k.replace("dev.", "dev.ungated.", 1): v for k, v in ungated if k.endswith("macro_f1")})
+    gated = {**dev, **_scored(splits.dev, gate.apply(dev["probs"], g, labels), labels)}
+    metrics.update({
+        "gate.coef": gate.coef,
+        "gate.intercept": gate.intercept,
+        "gate.dev_mean": float(g.mean()),
+        "gate.seconds": time.perf_counter() - start,
+    })
+    return gated, gate.apply(calibrated, g, labels)
+
+
 def _dev_predictions(
     classifier: Classifier, frame: pd.DataFrame, labels: list[str], prefix: str = "dev"
 ) -> dict[str, Any]:
-    """Window logits at T=1, probabilities and metrics overall and per source of one split."""
+    """Window logits at T=1, probabilities and metrics overall and per source of one split.
+
+    With a relatedness gate (fitted after training), the probabilities are the model's own:
+    temperature-scaled and gated.
+    """
     from pipeline.models.classifier import combine_windows
-    from pipeline.training.evaluate import classification_metrics, flat_metrics
 
     texts = frame["text"].tolist()
     targets = frame["target"].tolist() if classifier.task == "stance" else None
-    logits, weights = classifier.window_logits(texts, classifier._targets(texts, targets))
-    probs = combine_windows(logits, weights, 1.0)
+    paired = classifier._targets(texts, targets)
+    logits, weights = classifier.window_logits(texts, paired)
+    if classifier.gate is None:
+        probs = combine_windows(logits, weights, 1.0)
+    else:
+        scaled = combine_windows(logits, weights, classifier.temperature)
+        probs = classifier.gate.apply(scaled, classifier.gate.unrelated(texts, paired), labels)
+    return {"logits": logits, "weights": weights, **_scored(frame, probs, labels, prefix)}
+
+
+def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: str = "dev") -> dict[str, Any]:
+    """Predictions and metrics, overall and per source, of probabilities for the rows of ``frame``."""
+    from pipeline.training.evaluate import classification_metrics, flat_metrics
+
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[label] for label in frame["label"]])
     predicted = [labels[i] for i in probs.argmax(axis=1)]
@@ -287,8 +332,6 @@ def _dev_predictions(
         metrics[f"{prefix}.{source}.accuracy"] = part["accuracy"]
         scores.append(part["macro_f1"])
     return {
-        "logits": logits,
-        "weights": weights,
         "probs": probs,
         "y": y,
         "predicted": predicted,

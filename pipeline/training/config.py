@@ -129,6 +129,10 @@ class ModelConfig(Strict):
     rate schedule still spans ``epochs``. A budget for slow machines; unset: no limit."""
     threads: int | None = Field(None, ge=1)
     """torch threads; default: all cores."""
+    relatedness_gate: str | None = None
+    """Stance: a sentence encoder (e.g. all-MiniLM-L6-v2) for the relatedness gate, which moves
+    probability to ``neutral`` where a text does not name its target and is far from it in embedding
+    space (pipeline/models/relatedness.py). Unset: no gate."""
     checkpoint_minutes: float = Field(10, ge=0)
     """Save a resumable training state this often (and on Ctrl-C); rerunning the same command resumes
     it, ``--fresh`` discards it. 0: never save."""
@@ -173,6 +177,8 @@ with warnings.catch_warnings():
                 self.labels = list(DEFAULT_LABELS[self.task])
             if len(self.labels) < 2 or len(set(self.labels)) != len(self.labels):
                 raise ValueError(f"expected at least two distinct labels, found {self.labels}")
+            if self.model.relatedness_gate and (self.task != "stance" or "neutral" not in self.labels):
+                raise ValueError("model.relatedness_gate needs task: stance and a 'neutral' label")
             return self
 
         @property
@@ -198,4 +204,6 @@ with warnings.catch_warnings():
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
             for key in exclude_model:
                 dump["model"].pop(key, None)
+            if dump["model"].get("relatedness_gate") is None:  # keeps the hashes of configs without it
+                dump["model"].pop("relatedness_gate", None)
             return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
