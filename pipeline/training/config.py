@@ -194,8 +194,10 @@ with warnings.catch_warnings():
             return self._hash(exclude_model=("checkpoint_minutes",))
 
         def resume_key(self) -> str:
-            """Like :meth:`config_hash`, but a saved state may be resumed with another time budget."""
-            return self._hash(exclude_model=("checkpoint_minutes", "max_minutes", "threads"))
+            """Like :meth:`config_hash`, but a saved state may be resumed with another time budget or
+            gate encoder (the gate is fitted after training)."""
+            after_training = ("checkpoint_minutes", "max_minutes", "threads", "relatedness_gate")
+            return self._hash(exclude_model=after_training)
 
         def _hash(self, exclude_model: tuple[str, ...]) -> str:
             dump = self.model_dump(
