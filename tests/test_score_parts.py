@@ -118,11 +118,13 @@ class RecordingStance:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, str]] = []
+        self.about_target: list[bool] = []
 
     def predict_proba(self, texts, targets=None, about_target=False):
         import numpy as np
 
         self.seen += list(zip(texts, targets, strict=True))
+        self.about_target.append(about_target)
         return np.full((len(texts), 3), 1 / 3)
 
 
@@ -138,6 +140,7 @@ def test_stance_reads_mention_sentences_or_the_whole_section(context):
     expected = {"mentions": [("Iran spoke.", "Iran"), ("Israel replied.", "Israel")],
                 "section": [(section.paragraphs[0], "Iran"), (section.paragraphs[0], "Israel")]}[context]
     assert model.seen == expected
+    assert model.about_target == [True]  # only passages naming the target: no relatedness gate
     assert [r.reason for r in score.stance] == [None, None, NOT_MENTIONED]
 
 
