@@ -14,9 +14,7 @@ import datetime as dt
 import itertools
 import json
 import resource
-import signal
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ from pipeline.corpus_store import CACHE, OutputDir
 from pipeline.corpus_work import Worker, check_config, error_row
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import RawDoc, is_corpus, iter_corpus, list_corpus_files, read_document
+from pipeline.interrupts import sigterm_as_interrupt
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_BATCH = 64
@@ -121,23 +120,6 @@ def _arrow_system_memory() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the run like Ctrl-C (KILLED, partial results logged) instead of silently."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("terminated (SIGTERM)")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_corpus(
     config: RunConfig,
     input_path: Path,
@@ -160,7 +142,7 @@ def run_corpus(
     out.lock()
     try:
         cache = StageCache(out.root / CACHE / "stages.sqlite")
-        with cache, _sigterm_as_interrupt(), _arrow_system_memory():
+        with cache, sigterm_as_interrupt(), _arrow_system_memory():
             worker = Worker(config, cache, models)
             total = count_items(input_path)
             documents = iter_documents(input_path, config)

@@ -135,3 +135,35 @@ def test_fresh_discards_a_saved_state(tmp_path, monkeypatch):
     assert not _checkpoints(config, "d" * 64, fresh=True).exists() and not kept.folder.exists()
     baseline = load_config(None, ["model.kind=baseline"], model=TrainConfig)
     assert _checkpoints(baseline, "d" * 64, fresh=False) is None
+
+
+def test_sigterm_saves_the_state_and_the_rerun_finishes(tmp_path):
+    import os
+    import signal
+
+    from pipeline.interrupts import sigterm_as_interrupt
+    from pipeline.models.classifier import TransformerClassifier
+    from pipeline.training.config import ModelConfig
+    from pipeline.training.trainer import fine_tune
+
+    calls: list[int] = []
+
+    def evaluate(c):
+        calls.append(1)
+        if len(calls) == 2:  # the dev check at the end of epoch 1 (step 8)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return float(len(calls)), {}
+
+    params = ModelConfig(epochs=2, batch_size=4, max_length=24, eval_every=5)
+    folder = tmp_path / "state"
+
+    def train():
+        clf = TransformerClassifier.from_encoder("all-MiniLM-L6-v2", list(TONE_TRAIN), max_length=24)
+        return fine_tune(clf, TEXTS, LABELS, [None] * len(TEXTS), params, 13, evaluate,
+                         checkpoints=TrainCheckpoints(folder, every_minutes=60))
+
+    with sigterm_as_interrupt(), pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        train()
+    assert TrainCheckpoints(folder).load()["step"] == 8
+    result = train()
+    assert result.resumed_at == 8 and result.steps == 16 and not result.stopped_early

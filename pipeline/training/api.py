@@ -74,7 +74,10 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     tags = {**hashes, "task": config.task, "model.kind": config.model.kind}
     checkpoints = _checkpoints(config, hashes["data_hash"], fresh)
     earlier_run = checkpoints.saved_run_id() if checkpoints is not None else None
-    with tracking.run(run_name, experiment, tags=tags, resume=earlier_run) as active:
+    from pipeline.interrupts import sigterm_as_interrupt
+
+    # SIGTERM (a closed session, a scheduler) like Ctrl-C: the state is saved and the run marked KILLED
+    with sigterm_as_interrupt(), tracking.run(run_name, experiment, tags=tags, resume=earlier_run) as active:
         if active.info.run_id != earlier_run:  # a resumed run has its params and inputs already
             tracking.log_config(config)
             _log_inputs(splits)
