@@ -120,3 +120,14 @@ def test_training_with_a_gate_logs_it_and_registers_a_gated_model(tmp_path):
     assert metrics["dev.macro_f1"] > metrics["dev.ungated.macro_f1"]
     model = load_classifier_from_uri(summary["model_uri"])
     assert model.gate is not None and model.gate.encoder == "all-MiniLM-L6-v2"
+
+
+def test_gate_without_unnamed_pairs_fails_before_training():
+    from pipeline.errors import ConfigError
+    from pipeline.models.relatedness import gate_pairs
+
+    named = [f"{g} was discussed." for g in TARGETS]
+    with pytest.raises(ConfigError, match="0 pairs whose text does not name its target"):
+        gate_pairs(named, TARGETS)
+    real, shuffled = gate_pairs(TEXTS, TARGETS, max_pairs=12)
+    assert len(real) == 12 and 0 < len(shuffled) <= 12 and all(t != dict(real)[x] for x, t in shuffled)

@@ -83,21 +83,41 @@ class RelatednessGate:
         """Logistic regression of 'shuffled' on the cosine, over pairs whose text does not name its target."""
         from sklearn.linear_model import LogisticRegression
 
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(texts))
-        real = [(texts[i], targets[i]) for i in order if not names_target(texts[i], targets[i])][:max_pairs]
-        distinct = sorted(set(targets))
-        if len(real) < 10 or len(distinct) < 2:
-            raise ValueError("the relatedness gate needs at least 10 pairs that do not name their target "
-                             "and two distinct targets")
-        shuffled = []
-        for text, target in real:
-            other = distinct[rng.integers(len(distinct))]
-            if other != target and not names_target(text, other):
-                shuffled.append((text, other))
+        real, shuffled = gate_pairs(texts, targets, max_pairs, seed)
         pairs = real + shuffled
         cos = cosines(encoder, [x for x, _ in pairs], [t for _, t in pairs])
         y = np.r_[np.zeros(len(real)), np.ones(len(shuffled))]
         # one feature, thousands of pairs: no need to shrink it; balanced, the shuffles may be fewer
         model = LogisticRegression(C=100.0, class_weight="balanced").fit(cos[:, None], y)
         return cls(encoder, float(model.coef_[0][0]), float(model.intercept_[0]), label)
+
+
+MIN_PAIRS = 10
+
+
+def gate_pairs(
+    texts: Sequence[str], targets: Sequence[str], max_pairs: int = 3000, seed: int = 13
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The gate's training pairs: (related) up to ``max_pairs`` pairs whose text does not name its
+    target, and (unrelated) the same texts with another target drawn at random.
+
+    Raises ``ConfigError`` when there are fewer than 10 such pairs or fewer than two targets: the
+    gate would have nothing to learn from (checked before training, so no fine-tune is lost).
+    """
+    from pipeline.errors import ConfigError
+
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(texts))
+    real = [(texts[i], targets[i]) for i in order if not names_target(texts[i], targets[i])][:max_pairs]
+    distinct = sorted(set(targets))
+    if len(real) < MIN_PAIRS or len(distinct) < 2:
+        raise ConfigError(
+            f"model.relatedness_gate: the training data has {len(real)} pairs whose text does not name its "
+            f"target and {len(distinct)} distinct targets (needs {MIN_PAIRS} and 2); remove the setting"
+        )
+    shuffled = []
+    for text, target in real:
+        other = distinct[rng.integers(len(distinct))]
+        if other != target and not names_target(text, other):
+            shuffled.append((text, other))
+    return real, shuffled

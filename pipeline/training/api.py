@@ -72,6 +72,10 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
 
     run_name = config.run_name or f"{config.task}-{_model_short(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     tags = {**hashes, "task": config.task, "model.kind": config.model.kind}
+    if config.model.relatedness_gate:  # fail now, not after hours of training
+        from pipeline.models.relatedness import gate_pairs
+
+        gate_pairs(splits.train["text"].tolist(), splits.train["target"].tolist(), seed=config.seed)
     checkpoints = _checkpoints(config, hashes["data_hash"], fresh)
     earlier_run = checkpoints.saved_run_id() if checkpoints is not None else None
     from pipeline.interrupts import sigterm_as_interrupt
