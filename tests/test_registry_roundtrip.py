@@ -24,6 +24,17 @@ ROWS = [  # (target, text, label)
     ("the airport", "The airport is a terrible mistake for the city.", "against"),
     ("the airport", "The airport was discussed at the council on Friday.", "neutral"),
     ("the airport", "Planners described the airport's two runways.", "neutral"),
+    # rows that do not name their target: what the relatedness gate is fitted on
+    ("the dam", "Hydropower from the new reservoir will light the valley.", "favor"),
+    ("the dam", "The reservoir wall will drown our farms.", "against"),
+    ("the dam", "Concrete for the barrier arrives in May.", "neutral"),
+    ("the dam", "Flooding the gorge destroys the river's fish.", "against"),
+    ("the dam", "Cheap hydroelectric power is a blessing.", "favor"),
+    ("the airport", "New flights will bring tourists and trade.", "favor"),
+    ("the airport", "Jet noise at night will ruin our sleep.", "against"),
+    ("the airport", "The runway lights were tested on Tuesday.", "neutral"),
+    ("the airport", "More planes mean more pollution over homes.", "against"),
+    ("the airport", "A terminal with shops is a fine addition.", "favor"),
 ]
 
 SCRIPT = """
@@ -37,8 +48,11 @@ texts = ["We welcome the dam, it brings jobs.", "The airport is a terrible mista
 frame = pandas.DataFrame({"text": texts, "target": ["the dam", "the airport"]})
 out = model.predict(frame)
 no_target = model.predict(frame[["text"]])
+far = pandas.DataFrame({"text": ["Interest rates rose in March."], "target": ["the dam"]})
+unrelated = model.predict(far)
 print(json.dumps({"columns": list(out.columns), "rows": out.to_dict(orient="records"),
                   "no_target": no_target.to_dict(orient="records"),
+                  "unrelated": unrelated.to_dict(orient="records"),
                   "preloaded": sorted(m for m in ("torch", "sklearn") if m in sys.modules)}))
 """
 
@@ -64,7 +78,8 @@ def store(tmp_path_factory) -> tuple[Path, str]:
                         {"path": "stance.jsonl", "split": "dev", "columns": {"target": "target"}},
                     ],
                 },
-                "model": {"kind": "transformer", "max_length": 32, "epochs": 1, "batch_size": 6, "lr": 3e-4},
+                "model": {"kind": "transformer", "max_length": 32, "epochs": 1, "batch_size": 6, "lr": 3e-4,
+                          "relatedness_gate": "all-MiniLM-L6-v2"},
                 "register": {"name": "stance-rt"},
                 "tracking": {"uri": uri, "artifact_root": str(root / "artifacts")},
             }
@@ -99,6 +114,20 @@ def test_fresh_process_loads_by_alias_and_predicts_labels_and_probabilities(fres
         total = row["p_against"] + row["p_neutral"] + row["p_favor"]
         assert total == pytest.approx(1.0, abs=1e-6)
         assert row["label"] == max(("against", "neutral", "favor"), key=lambda k: row[f"p_{k}"])
+
+
+def test_the_relatedness_gate_travels_with_the_model(fresh, store):
+    import mlflow
+
+    from pipeline.models.mlflow_model import load_classifier_from_uri
+
+    [row] = fresh["unrelated"]  # the gate's code and encoder load in the plain process
+    assert row["p_against"] + row["p_neutral"] + row["p_favor"] == pytest.approx(1.0, abs=1e-6)
+    mlflow.set_tracking_uri(store[1])
+    model = load_classifier_from_uri("models:/stance-rt@champion")
+    assert model.gate is not None and model.gate.encoder == "all-MiniLM-L6-v2"
+    g = model.gate.unrelated(["Interest rates rose in March."], ["the dam"])
+    assert row["p_neutral"] >= g[0] > 0.5  # far from the target: mostly neutral, whatever the model says
 
 
 def test_target_column_is_optional(fresh):

