@@ -48,6 +48,7 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     """
     from pipeline import tracking
     from pipeline.config import load_config
+    from pipeline.interrupts import sigterm_as_interrupt
     from pipeline.training.config import TrainConfig
     from pipeline.training.data import files_hash, load_splits
 
@@ -78,8 +79,6 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
         gate_pairs(splits.train["text"].tolist(), splits.train["target"].tolist(), seed=config.seed)
     checkpoints = _checkpoints(config, hashes["data_hash"], fresh)
     earlier_run = checkpoints.saved_run_id() if checkpoints is not None else None
-    from pipeline.interrupts import sigterm_as_interrupt
-
     # SIGTERM (a closed session, a scheduler) like Ctrl-C: the state is saved and the run marked KILLED
     with sigterm_as_interrupt(), tracking.run(run_name, experiment, tags=tags, resume=earlier_run) as active:
         if active.info.run_id != earlier_run:  # a resumed run has its params and inputs already
