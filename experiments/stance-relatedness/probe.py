@@ -26,14 +26,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="models:/stance/1")
     parser.add_argument("--config", default="configs/train/stance.yaml")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2")
+    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="the gate's sentence encoder")
+    parser.add_argument("--max-pairs", type=int, default=3000, help="training pairs the gate is fitted on")
     args = parser.parse_args()
 
     config = load_config(args.config, [], model=TrainConfig)
     splits = load_splits(config)
     start = time.perf_counter()
     gate = RelatednessGate.fit(splits.train["text"].tolist(), splits.train["target"].tolist(), args.encoder,
-                               seed=config.seed)
+                               max_pairs=args.max_pairs, seed=config.seed)
     print(f"gate {gate} fitted in {time.perf_counter() - start:.0f} s")
 
     tracking.connect(TrackingConfig())
