@@ -51,8 +51,12 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     from pipeline.interrupts import sigterm_as_interrupt
     from pipeline.training.config import TrainConfig
     from pipeline.training.data import files_hash, load_splits
+    from pipeline.training.warm_start import pin_init
 
     config: TrainConfig = load_config(config_path, overrides, model=TrainConfig)  # type: ignore[assignment]
+    if config.model.init:  # a first stage to continue: pinned to its registered version before hashing
+        tracking.connect(config.tracking)
+        pin_init(config)
     name, alias = config.model_name, config.register.alias
     reuse = config.reuse and config.register.enabled
     files, config_hash = files_hash(config), config.config_hash()
@@ -187,14 +191,19 @@ def _train_and_evaluate(
         from pipeline.training.trainer import fine_tune, seed_everything
 
         seed_everything(config.seed)
-        classifier = TransformerClassifier.from_encoder(
-            config.model.encoder,
-            labels,
-            config.task,
-            max_length=config.model.max_length,
-            batch_size=config.model.eval_batch_size,
-            bf16=config.model.bf16,
-        )
+        if config.model.init:
+            from pipeline.training.warm_start import classifier_from_init
+
+            classifier = classifier_from_init(config)
+        else:
+            classifier = TransformerClassifier.from_encoder(
+                config.model.encoder,
+                labels,
+                config.task,
+                max_length=config.model.max_length,
+                batch_size=config.model.eval_batch_size,
+                bf16=config.model.bf16,
+            )
 
         def dev_score(clf: Any) -> tuple[float, dict[str, float]]:
             result = _dev_predictions(clf, splits.dev, labels)

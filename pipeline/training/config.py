@@ -107,6 +107,11 @@ class ModelConfig(Strict):
     """``baseline``: TF-IDF + logistic regression; ``transformer``: a fine-tuned encoder."""
     encoder: str = "all-MiniLM-L6-v2"
     """Encoder to fine-tune: all-MiniLM-L6-v2 (PyPI package), all-mpnet-base-v2, a folder or a Hub id."""
+    init: str | None = None
+    """Continue training a trained transformer classifier instead of starting from ``encoder``: a model
+    URI (``models:/NAME@ALIAS`` or ``/VERSION``), a classifier folder, or a training config (.yaml) that
+    is trained, or reused, first. Its labels must be this config's. An alias or a config is pinned to
+    the registered version before hashing, so reuse sees which model was continued."""
     max_length: int = Field(128, ge=16, le=512)
     """Tokens per window. Training truncates to it; prediction splits longer texts into windows."""
     batch_size: int = Field(32, ge=1)
@@ -179,6 +184,8 @@ with warnings.catch_warnings():
                 raise ValueError(f"expected at least two distinct labels, found {self.labels}")
             if self.model.relatedness_gate and (self.task != "stance" or "neutral" not in self.labels):
                 raise ValueError("model.relatedness_gate needs task: stance and a 'neutral' label")
+            if self.model.init and self.model.kind != "transformer":
+                raise ValueError("model.init continues a transformer: set model.kind: transformer")
             return self
 
         @property
@@ -206,6 +213,7 @@ with warnings.catch_warnings():
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
             for key in exclude_model:
                 dump["model"].pop(key, None)
-            if dump["model"].get("relatedness_gate") is None:  # keeps the hashes of configs without it
-                dump["model"].pop("relatedness_gate", None)
+            for optional in ("relatedness_gate", "init"):  # keeps the hashes of configs without them
+                if dump["model"].get(optional) is None:
+                    dump["model"].pop(optional, None)
             return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
