@@ -4,6 +4,7 @@ The gate (pipeline/models/relatedness.py) is fitted on the config's training pai
 targets (no labels) and mixed into the model's probabilities; see NOTES.md beside this file.
 
 Run: HF_HUB_OFFLINE=1 python experiments/stance-relatedness/probe.py --model models:/stance/1
+     ... --model models:/stance@champion --encoder own   (the model's stored gate: what it predicts)
 """
 
 from __future__ import annotations
@@ -26,19 +27,24 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="models:/stance/1")
     parser.add_argument("--config", default="configs/train/stance.yaml")
-    parser.add_argument("--encoder", default="all-MiniLM-L6-v2", help="the gate's sentence encoder")
+    parser.add_argument("--encoder", default="all-MiniLM-L6-v2",
+                        help="the gate's sentence encoder; 'own': the gate stored with the model")
     parser.add_argument("--max-pairs", type=int, default=3000, help="training pairs the gate is fitted on")
     args = parser.parse_args()
 
     config = load_config(args.config, [], model=TrainConfig)
     splits = load_splits(config)
-    start = time.perf_counter()
-    gate = RelatednessGate.fit(splits.train["text"].tolist(), splits.train["target"].tolist(), args.encoder,
-                               max_pairs=args.max_pairs, seed=config.seed)
-    print(f"gate {gate} fitted in {time.perf_counter() - start:.0f} s")
-
     tracking.connect(TrackingConfig())
     clf = load_classifier_from_uri(args.model)
+    if args.encoder == "own":
+        gate = clf.gate
+        assert gate is not None, f"{args.model} has no relatedness gate"
+    else:
+        start = time.perf_counter()
+        gate = RelatednessGate.fit(splits.train["text"].tolist(), splits.train["target"].tolist(),
+                                   args.encoder, max_pairs=args.max_pairs, seed=config.seed)
+        print(f"gate {gate} fitted in {time.perf_counter() - start:.0f} s")
+    print(f"gate {gate}")
     clf.gate = None
     dev = splits.dev
     texts, targets = dev["text"].tolist(), dev["target"].tolist()

@@ -280,7 +280,9 @@ def _fit_gate(
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Fit the relatedness gate on the training pairs; dev predictions and calibrated probs with it.
 
-    The ungated dev figures are kept as ``dev.ungated.*``; ``gate.*`` describe the gate.
+    The gated figures are those of the temperature-scaled probabilities, as the registered model
+    predicts (the gate's mix is not invariant to the temperature). The ungated dev figures are kept
+    as ``dev.ungated.*``; ``gate.*`` describe the gate.
     """
     from pipeline.models.relatedness import RelatednessGate
 
@@ -292,14 +294,15 @@ def _fit_gate(
     g = gate.unrelated(splits.dev["text"].tolist(), splits.dev["target"].tolist())
     ungated = dev["metrics"].items()
     metrics.update({k.replace("dev.", "dev.ungated.", 1): v for k, v in ungated if k.endswith("macro_f1")})
-    gated = {**dev, **_scored(splits.dev, gate.apply(dev["probs"], g, labels), labels)}
+    calibrated = gate.apply(calibrated, g, labels)  # what the registered model predicts
+    gated = {**dev, **_scored(splits.dev, calibrated, labels)}
     metrics.update({
         "gate.coef": gate.coef,
         "gate.intercept": gate.intercept,
         "gate.dev_mean": float(g.mean()),
         "gate.seconds": time.perf_counter() - start,
     })
-    return gated, gate.apply(calibrated, g, labels)
+    return gated, calibrated
 
 
 def _dev_predictions(
