@@ -535,6 +535,10 @@ def load_classifier(folder: str | Path) -> Classifier:
     folder = Path(folder)
     meta = read_meta(folder)
     kind = meta.get("kind")
+    if kind == "ensemble":  # imported here: the ensemble module builds on this one
+        from pipeline.models.ensemble import EnsembleClassifier
+
+        KINDS.setdefault("ensemble", EnsembleClassifier)
     if kind not in KINDS:
         raise ModelError(f"{folder / META_FILE}: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})")
     if meta.get("format_version", 1) > FORMAT_VERSION:

@@ -67,12 +67,14 @@ def requirements(classifier: Classifier) -> list[str]:
     from pipeline.models.locate import encoder_packages
 
     names = ["mlflow", "numpy", "pandas", "scikit-learn", "joblib", "scipy"]
-    if classifier.kind == "transformer" or classifier.gate is not None:
+    parts = getattr(classifier, "members", [classifier])  # an ensemble needs what its members need
+    if any(p.kind == "transformer" or p.gate is not None for p in parts):
         names += ["torch", "transformers", "tokenizers", "safetensors"]
-    if classifier.gate is not None:  # the gate's sentence encoder, where a package ships it
-        names += encoder_packages(classifier.gate.encoder)
+    for part in parts:
+        if part.gate is not None:  # the gate's sentence encoder, where a package ships it
+            names += encoder_packages(part.gate.encoder)
     out = []
-    for name in names:
+    for name in dict.fromkeys(names):
         try:
             out.append(f"{name}=={version(name)}")
         except PackageNotFoundError:
@@ -80,7 +82,10 @@ def requirements(classifier: Classifier) -> list[str]:
     return out
 
 
-MODEL_CODE = ("classifier.py", "mlflow_model.py", "locate.py", "relatedness.py", "embedder.py", "mpnet.py")
+MODEL_CODE = (
+    "classifier.py", "ensemble.py", "mlflow_model.py", "locate.py", "relatedness.py", "embedder.py",
+    "mpnet.py",
+)
 """The modules of ``pipeline/models`` a logged model carries (with ``pipeline/errors.py``)."""
 
 
@@ -207,21 +212,31 @@ def load_classifier_from_uri(uri_or_folder: str | Path) -> Classifier:
     return load_classifier(classifier_folder(folder))
 
 
-def artifact_location(uri: str) -> str:
-    """Where a model URI's files are: a registered version's download URI, else the URI itself."""
+def registered_version(uri: str) -> Any | None:
+    """The registered ModelVersion that ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` names.
+
+    None for other URIs (``runs:/``, ``models:/m-<id>``); MLflow raises when the name, alias or
+    version is unknown.
+    """
     if not uri.startswith("models:/"):
-        return uri
+        return None
     name_ref = uri.removeprefix("models:/")
     client = mlflow.MlflowClient()
     if "@" in name_ref:
         name, alias = name_ref.split("@", 1)
-        version = client.get_model_version_by_alias(name, alias)
-    elif "/" in name_ref:
+        return client.get_model_version_by_alias(name, alias)
+    if "/" in name_ref:
         name, number = name_ref.split("/", 1)
-        version = client.get_model_version(name, number)
-    else:
-        return uri  # models:/m-<id>: a logged model, resolved by MLflow itself
-    return client.get_model_version_download_uri(version.name, version.version)
+        return client.get_model_version(name, number)
+    return None
+
+
+def artifact_location(uri: str) -> str:
+    """Where a model URI's files are: a registered version's download URI, else the URI itself."""
+    version = registered_version(uri)
+    if version is None:
+        return uri  # runs:/..., models:/m-<id>: resolved by MLflow itself
+    return mlflow.MlflowClient().get_model_version_download_uri(version.name, version.version)
 
 
 def local_path(location: str) -> Path | None:

@@ -54,9 +54,12 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     from pipeline.training.warm_start import pin_init
 
     config: TrainConfig = load_config(config_path, overrides, model=TrainConfig)  # type: ignore[assignment]
-    if config.model.init:  # a first stage to continue: pinned to its registered version before hashing
+    if config.model.init or config.model.members:  # models it builds on: pinned to versions before hashing
+        from pipeline.training.ensemble import pin_members
+
         tracking.connect(config.tracking)
         pin_init(config)
+        pin_members(config)
     name, alias = config.model_name, config.register.alias
     reuse = config.reuse and config.register.enabled
     files, config_hash = files_hash(config), config.config_hash()
@@ -172,11 +175,15 @@ def _train_and_evaluate(
     metrics: dict[str, float] = {"train.rows": float(len(train)), "dev.rows": float(len(splits.dev))}
     best_dev: dict[str, Any] = {}  # dev predictions of the checkpoint the trainer keeps
 
-    if config.model.kind == "baseline":
+    if config.model.kind == "ensemble":
+        from pipeline.training.ensemble import build_ensemble
+
+        classifier: Classifier = build_ensemble(config, splits.data_hash())
+    elif config.model.kind == "baseline":
         from pipeline.models.classifier import BaselineClassifier
 
         p = config.model.baseline
-        classifier: Classifier = BaselineClassifier(
+        classifier = BaselineClassifier(
             labels,
             config.task,
             ngram_max=p.ngram_max,
@@ -460,8 +467,8 @@ def _reuse(name: str, alias: str, hashes: dict[str, str], files: str | None = No
 
 
 def _model_short(config: TrainConfig) -> str:
-    if config.model.kind == "baseline":
-        return "tfidf-lr"
+    if config.model.kind in ("baseline", "ensemble"):
+        return "tfidf-lr" if config.model.kind == "baseline" else "ensemble"
     encoder = config.model.encoder.lower()
     for key, short in (("minilm", "minilm"), ("mpnet", "mpnet")):
         if key in encoder:

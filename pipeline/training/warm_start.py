@@ -7,16 +7,14 @@ folder, or the training config that produces it (trained first, or reused when i
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
+from pipeline.training.model_refs import pin_model_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.models.classifier import TransformerClassifier
     from pipeline.training.config import TrainConfig
-
-CONFIG_SUFFIXES = (".yaml", ".yml")
 
 
 def pin_init(config: TrainConfig) -> None:
@@ -25,32 +23,8 @@ def pin_init(config: TrainConfig) -> None:
     A config is trained (or its registered model reused) first. Called before hashing, so a changed
     first stage changes the second stage's hash. Needs the tracking store connected.
     """
-    init = config.model.init
-    if not init:
-        return
-    if init.lower().endswith(CONFIG_SUFFIXES):
-        from pipeline.training.api import train_from_config
-
-        if not Path(init).is_file():
-            raise ConfigError(
-                f"model.init: config file not found: {init} (paths are relative to the working directory)"
-            )
-        summary = train_from_config(init, [])
-        if summary.get("version") is None:
-            raise ConfigError(f"model.init: {init} does not register its model (register.enabled: false)")
-        config.model.init = f"models:/{summary['name']}/{summary['version']}"
-    elif init.startswith("models:/") and "@" in init:
-        import mlflow
-
-        name, alias = init.removeprefix("models:/").split("@", 1)
-        try:
-            version = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
-        except Exception:
-            raise ConfigError(
-                f"model.init: {init} not found in the MLflow store {mlflow.get_tracking_uri()}; "
-                "check the name and alias"
-            ) from None
-        config.model.init = f"models:/{name}/{version.version}"
+    if config.model.init:
+        config.model.init = pin_model_ref(config.model.init, "model.init")
 
 
 def classifier_from_init(config: TrainConfig) -> TransformerClassifier:
