@@ -29,7 +29,9 @@ print(json.dumps(out.to_dict(orient="list")))
 
 @pytest.fixture(scope="module")
 def configs(tmp_path_factory):
-    """Toy tone data; a tiny MiniLM member config, a baseline member config and the ensemble's."""
+    """Toy tone data; a tiny MiniLM member config, a baseline member config and the ensemble's.
+
+    The members' own ``data.root`` is wrong: a member config is trained with the ensemble's."""
     root = tmp_path_factory.mktemp("ensemble")
     rows = [{"text": t, "label": lab, "split": "train"} for lab, xs in TONE_TRAIN.items() for t in xs]
     rows += [{"text": t, "label": lab, "split": "dev"} for lab, xs in TONE_DEV.items() for t in xs]
@@ -53,6 +55,8 @@ def configs(tmp_path_factory):
         "kind": "ensemble", "members": [str(root / "transformer.yaml"), str(root / "baseline.yaml")],
         "weights": [3, 1],
     }}
+    for member in (transformer, baseline):  # trained with the ensemble's data.root, not their own
+        member["data"] = {**base["data"], "root": str(root / "not-here")}
     for name, config in (("transformer", transformer), ("baseline", baseline), ("ensemble", ensemble)):
         (root / f"{name}.yaml").write_text(yaml.safe_dump(config))
     return root

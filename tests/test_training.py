@@ -490,6 +490,13 @@ def test_holdout_keeps_groups_apart_and_is_seeded(tmp_path):
     assert set(splits.dev["label"]) == {"negative", "neutral", "positive"}
     assert load_splits(config).data_hash() == splits.data_hash()
 
+    # another training seed: other splits, unless data.split_seed keeps them
+    reseeded = TrainConfig.model_validate({"seed": 14, "data": {"sources": [source]}})
+    assert load_splits(reseeded).data_hash() != splits.data_hash()
+    pinned = TrainConfig.model_validate({"seed": 14, "data": {"sources": [source], "split_seed": 13}})
+    assert load_splits(pinned).data_hash() == splits.data_hash()
+    assert pinned.config_hash() != config.config_hash()
+
 
 def test_time_budget_stops_training_and_keeps_an_evaluated_state():
     from pipeline.models.classifier import TransformerClassifier

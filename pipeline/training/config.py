@@ -90,6 +90,9 @@ class DataConfig(Strict):
     """Folder the sources' relative paths are read from; itself relative to the working directory."""
     sources: list[Source] = []
     """The labelled sources; together they must give a train and a dev split."""
+    split_seed: int | None = None
+    """Seed of the hold-out splits and subsamples; default: ``seed``. Set it to train with another
+    ``seed`` on the same splits (e.g. the members of a seed ensemble)."""
 
 
 class BaselineParams(Strict):
@@ -227,6 +230,8 @@ with warnings.catch_warnings():
                 mode="json", exclude={"experiment", "run_name", "reuse", "register", "tracking"}
             )
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
+            if dump["data"].get("split_seed") is None:  # keeps the hashes of configs without it
+                dump["data"].pop("split_seed", None)
             for key in exclude_model:
                 dump["model"].pop(key, None)
             for optional in ("relatedness_gate", "init", "members", "weights"):  # older hashes unchanged

@@ -206,17 +206,18 @@ def load_splits(config: TrainConfig) -> Splits:
     origins: dict[str, str] = {}
     if not config.data.sources:
         raise DataError("data.sources is empty: expected at least one labelled file feeding train and dev")
+    seed = config.seed if config.data.split_seed is None else config.data.split_seed
     for source in config.data.sources:
         frame = load_source(source, config.data.root, config.task, labels)
         origins.setdefault(source.display_name, frame["origin"].iat[0])
         if source.holdout is not None:
-            train_part, dev_part = holdout_split(frame, source.holdout, config.seed, source)
+            train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
             _check_split(dev_part, "dev", source, labels)
-            parts["train"].append(_subsample(train_part, source.max_rows, config.seed))
+            parts["train"].append(_subsample(train_part, source.max_rows, seed))
             parts["dev"].append(dev_part)
         else:
             if source.split == "train":
-                frame = _subsample(frame, source.max_rows, config.seed)
+                frame = _subsample(frame, source.max_rows, seed)
             else:
                 _check_split(frame, str(source.split), source, labels)
             parts[str(source.split)].append(frame)

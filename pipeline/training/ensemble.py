@@ -11,7 +11,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
-from pipeline.training.model_refs import pin_model_ref, registered_data_hash
+from pipeline.training.model_refs import inherited_settings, pin_model_ref, registered_data_hash
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.models.ensemble import EnsembleClassifier
@@ -20,7 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def pin_members(config: TrainConfig) -> None:
     """Pin every ``model.members`` entry to ``models:/NAME/VERSION`` where it is a config or an alias."""
-    config.model.members = [pin_model_ref(ref, "model.members") for ref in config.model.members]
+    inherited = inherited_settings(config)
+    config.model.members = [pin_model_ref(ref, "model.members", inherited) for ref in config.model.members]
 
 
 def build_ensemble(config: TrainConfig, data_hash: str) -> EnsembleClassifier:

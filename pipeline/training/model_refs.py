@@ -1,7 +1,8 @@
 """Model references in a training config (``model.init``, ``model.members``), pinned before hashing.
 
 A reference is a model URI (``models:/NAME@ALIAS`` or ``/VERSION``, ``runs:/...``), a classifier
-folder, or a training config (.yaml) that is trained, or reused when registered, first. An alias or a
+folder, or a training config (.yaml) that is trained, or reused when registered, first, with the
+referring config's ``data.root`` and tracking store. An alias or a
 config is replaced by ``models:/NAME/VERSION``, so a config's hash (and so reuse and resume) sees
 exactly which model it builds on.
 """
@@ -9,8 +10,12 @@ exactly which model it builds on.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.training.config import TrainConfig
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 
@@ -19,10 +24,18 @@ def is_config(ref: str) -> bool:
     return ref.lower().endswith(CONFIG_SUFFIXES)
 
 
-def pin_model_ref(ref: str, setting: str) -> str:
+def inherited_settings(config: TrainConfig) -> list[str]:
+    """Overrides a referenced config is trained with: this config's data location and tracking store,
+    so ``--set data.root=...`` reaches the models it builds on and they register where it looks."""
+    out = [f"data.root={config.data.root}", f"tracking.artifact_root={config.tracking.artifact_root}"]
+    return out + ([f"tracking.uri={config.tracking.uri}"] if config.tracking.uri else [])
+
+
+def pin_model_ref(ref: str, setting: str, overrides: list[str] | None = None) -> str:
     """``ref`` as ``models:/NAME/VERSION`` where it is a config or an alias; other references unchanged.
 
-    ``setting`` names the config key in errors (e.g. ``model.init``). Needs the tracking store connected.
+    A config is trained (or reused) with ``overrides``. ``setting`` names the config key in errors
+    (e.g. ``model.init``). Needs the tracking store connected.
     """
     if is_config(ref):
         from pipeline.training.api import train_from_config
@@ -31,7 +44,7 @@ def pin_model_ref(ref: str, setting: str) -> str:
             raise ConfigError(
                 f"{setting}: config file not found: {ref} (paths are relative to the working directory)"
             )
-        summary = train_from_config(ref, [])
+        summary = train_from_config(ref, overrides or [])
         if summary.get("version") is None:
             raise ConfigError(f"{setting}: {ref} does not register its model (register.enabled: false)")
         return f"models:/{summary['name']}/{summary['version']}"

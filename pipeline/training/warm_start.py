@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipeline.errors import ConfigError
-from pipeline.training.model_refs import pin_model_ref
+from pipeline.training.model_refs import inherited_settings, pin_model_ref
 
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.models.classifier import TransformerClassifier
@@ -24,7 +24,7 @@ def pin_init(config: TrainConfig) -> None:
     first stage changes the second stage's hash. Needs the tracking store connected.
     """
     if config.model.init:
-        config.model.init = pin_model_ref(config.model.init, "model.init")
+        config.model.init = pin_model_ref(config.model.init, "model.init", inherited_settings(config))
 
 
 def classifier_from_init(config: TrainConfig) -> TransformerClassifier:
