@@ -517,6 +517,15 @@ class TransformerClassifier(Classifier):
 KINDS: dict[str, type[Classifier]] = {"baseline": BaselineClassifier, "transformer": TransformerClassifier}
 
 
+def classifier_class(kind: str) -> type[Classifier] | None:
+    """The class a ``classifier.json`` kind names, or None."""
+    if kind == "ensemble":  # imported here: the ensemble module builds on this one
+        from pipeline.models.ensemble import EnsembleClassifier
+
+        return EnsembleClassifier
+    return KINDS.get(kind)
+
+
 def read_meta(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / META_FILE
     if not path.is_file():
@@ -535,18 +544,16 @@ def load_classifier(folder: str | Path) -> Classifier:
     folder = Path(folder)
     meta = read_meta(folder)
     kind = meta.get("kind")
-    if kind == "ensemble":  # imported here: the ensemble module builds on this one
-        from pipeline.models.ensemble import EnsembleClassifier
-
-        KINDS.setdefault("ensemble", EnsembleClassifier)
-    if kind not in KINDS:
-        raise ModelError(f"{folder / META_FILE}: unknown kind {kind!r} (expected one of: {', '.join(KINDS)})")
+    cls = classifier_class(str(kind))
+    if cls is None:
+        known = ", ".join([*KINDS, "ensemble"])
+        raise ModelError(f"{folder / META_FILE}: unknown kind {kind!r} (expected one of: {known})")
     if meta.get("format_version", 1) > FORMAT_VERSION:
         raise ModelError(
             f"{folder / META_FILE}: format_version {meta['format_version']} is newer than this code "
             f"({FORMAT_VERSION}); upgrade the pipeline package"
         )
-    classifier = KINDS[kind].load(folder, meta)  # type: ignore[attr-defined]
+    classifier = cls.load(folder, meta)  # type: ignore[attr-defined]
     classifier.gate = RelatednessGate.from_meta(meta.get("relatedness_gate"))
     return classifier
 

@@ -467,8 +467,8 @@ def _reuse(name: str, alias: str, hashes: dict[str, str], files: str | None = No
 
 
 def _model_short(config: TrainConfig) -> str:
-    if config.model.kind in ("baseline", "ensemble"):
-        return "tfidf-lr" if config.model.kind == "baseline" else "ensemble"
+    if config.model.kind != "transformer":
+        return {"baseline": "tfidf-lr"}.get(config.model.kind, config.model.kind)
     encoder = config.model.encoder.lower()
     for key, short in (("minilm", "minilm"), ("mpnet", "mpnet")):
         if key in encoder:
