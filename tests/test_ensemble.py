@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline.errors import ConfigError
-from tests.test_training import TONE_DEV, TONE_TRAIN, TRANSFORMER, write_jsonl
+from tests.test_training import TONE_DEV, TRANSFORMER, toy_tone_config
 
 DEV = [t for xs in TONE_DEV.values() for t in xs]
 
@@ -33,18 +33,7 @@ def configs(tmp_path_factory):
 
     The members' own ``data.root`` is wrong: a member config is trained with the ensemble's."""
     root = tmp_path_factory.mktemp("ensemble")
-    rows = [{"text": t, "label": lab, "split": "train"} for lab, xs in TONE_TRAIN.items() for t in xs]
-    rows += [{"text": t, "label": lab, "split": "dev"} for lab, xs in TONE_DEV.items() for t in xs]
-    write_jsonl(root / "tone.jsonl", rows)
-    base = {
-        "experiment": "test-ensemble",
-        "task": "tone",
-        "data": {"root": str(root), "sources": [
-            {"name": "toy", "path": "tone.jsonl", "where": {"split": "train"}, "split": "train"},
-            {"name": "toy", "path": "tone.jsonl", "where": {"split": "dev"}, "split": "dev"},
-        ]},
-        "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "artifact_root": str(root / "artifacts")},
-    }
+    base = toy_tone_config(root, "test-ensemble")
     overrides = dict(item.split("=", 1) for item in TRANSFORMER)
     transformer = {**base, "register": {"name": "tone-small"}, "model": {
         "kind": "transformer", "max_length": 24, "epochs": 2, "checkpoint_minutes": 0,

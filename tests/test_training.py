@@ -113,6 +113,22 @@ STANCE_DEV = [
 TRANSFORMER = ["model.kind=transformer", "model.lr=0.0003", "model.batch_size=8", "model.eval_batch_size=16"]
 
 
+def toy_tone_config(root: Path, experiment: str) -> dict:
+    """Write the toy tone rows to ``root/tone.jsonl``; a train config reading them (train and dev splits)."""
+    rows = [{"text": t, "label": lab, "split": "train"} for lab, xs in TONE_TRAIN.items() for t in xs]
+    rows += [{"text": t, "label": lab, "split": "dev"} for lab, xs in TONE_DEV.items() for t in xs]
+    write_jsonl(root / "tone.jsonl", rows)
+    return {
+        "experiment": experiment,
+        "task": "tone",
+        "data": {"root": str(root), "sources": [
+            {"name": "toy", "path": "tone.jsonl", "where": {"split": "train"}, "split": "train"},
+            {"name": "toy", "path": "tone.jsonl", "where": {"split": "dev"}, "split": "dev"},
+        ]},
+        "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "artifact_root": str(root / "artifacts")},
+    }
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path

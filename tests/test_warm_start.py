@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from pipeline.errors import ConfigError
-from tests.test_training import TONE_DEV, TONE_TRAIN, TRANSFORMER, write_jsonl
+from tests.test_training import TONE_DEV, TRANSFORMER, toy_tone_config
 
 DEV = [t for xs in TONE_DEV.values() for t in xs]
 
@@ -16,18 +16,9 @@ DEV = [t for xs in TONE_DEV.values() for t in xs]
 def stages(tmp_path_factory):
     """A tiny MiniLM first stage (a config), and a second stage that names it in ``model.init``."""
     root = tmp_path_factory.mktemp("warm")
-    rows = [{"text": t, "label": lab, "split": "train"} for lab, xs in TONE_TRAIN.items() for t in xs]
-    rows += [{"text": t, "label": lab, "split": "dev"} for lab, xs in TONE_DEV.items() for t in xs]
-    write_jsonl(root / "tone.jsonl", rows)
     base = {
-        "experiment": "test-warm",
-        "task": "tone",
-        "data": {"root": str(root), "sources": [
-            {"name": "toy", "path": "tone.jsonl", "where": {"split": "train"}, "split": "train"},
-            {"name": "toy", "path": "tone.jsonl", "where": {"split": "dev"}, "split": "dev"},
-        ]},
+        **toy_tone_config(root, "test-warm"),
         "model": {"max_length": 24, "epochs": 2, "checkpoint_minutes": 0},
-        "tracking": {"uri": f"sqlite:///{root / 'mlflow.db'}", "artifact_root": str(root / "artifacts")},
         "register": {"name": "tone-first"},
     }
     (root / "first.yaml").write_text(yaml.safe_dump(base))
