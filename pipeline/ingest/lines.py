@@ -11,11 +11,18 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from pipeline.ingest.scripts import script_words
+
 _WORD = re.compile(r"\w+(?:['’.-]\w+)*", re.UNICODE)
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _CLOSERS = "\"'”’»)]*"
 _OPENERS = "\"'“‘«([*¡¿"
 _TERMINAL = (".", "!", "?")
+_WIDE_CLOSERS = "」』】〕）〉》"
+_WIDE_OPENERS = "「『【〔（〈《"
+#: Full-width (CJK), Arabic and Devanagari marks read as the ASCII mark the rules test for.
+_ASCII_PUNCTUATION = {"。": ".", "｡": ".", "．": ".", "！": "!", "？": "?", "：": ":", "，": ",", "、": ",",
+                      "；": ";", "؟": "?", "۔": ".", "।": ".", "،": ",", "؛": ";"}
 _ELLIPSIS = ("…", "...")
 
 # Common English function words: prose is dense in them, menus and link lists are not.
@@ -52,10 +59,15 @@ class Line:
     """Which run of lines between blank lines it belongs to."""
     alone: bool = True
     """The only line of its chunk (a block set off by blank lines)."""
+    any_script: bool = False
+    """Read words and punctuation of every script: Chinese and Japanese words counted from their
+    characters, full-width and Arabic punctuation read as its ASCII twin, a letter of a script
+    without case (Han, Arabic, Hebrew ...) as good as a capital. Off: the English-first reading
+    of `rules.v1`, unchanged."""
 
     @cached_property
     def words(self) -> list[str]:
-        return words_of(self.text)
+        return script_words(self.text) if self.any_script else words_of(self.text)
 
     @property
     def n_words(self) -> int:
@@ -70,8 +82,11 @@ class Line:
     @cached_property
     def ending(self) -> str:
         """The last character that is not a closing quote or bracket ('' if none)."""
-        stripped = self.text.rstrip(_CLOSERS + " ")
-        return stripped[-1] if stripped else ""
+        closers = _CLOSERS + _WIDE_CLOSERS if self.any_script else _CLOSERS
+        stripped = self.text.rstrip(closers + " ")
+        if not stripped:
+            return ""
+        return _ASCII_PUNCTUATION.get(stripped[-1], stripped[-1]) if self.any_script else stripped[-1]
 
     @property
     def truncated(self) -> bool:
@@ -90,8 +105,12 @@ class Line:
     @property
     def starts_capital(self) -> bool:
         """First letter or digit (after opening quotes/brackets) is upper case or a digit."""
-        body = self.text.lstrip(_OPENERS + " ")
-        return bool(body) and (body[0].isupper() or body[0].isdigit())
+        body = self.text.lstrip(_OPENERS + (_WIDE_OPENERS if self.any_script else "") + " ")
+        if not body:
+            return False
+        first = body[0]
+        caseless = self.any_script and first.isalpha() and not (first.isupper() or first.islower())
+        return first.isupper() or first.isdigit() or caseless
 
     @property
     def all_caps(self) -> bool:
@@ -99,13 +118,13 @@ class Line:
         return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
-def split_lines(text: str) -> list[Line]:
+def split_lines(text: str, any_script: bool = False) -> list[Line]:
     """Non-blank lines, stripped, hard-wrapped paragraphs joined back into one line each."""
     lines: list[Line] = []
     for chunk_id, (number, chunk) in enumerate(_chunks(text)):
         unwrapped = _unwrap(chunk)
         for offset, line in enumerate(unwrapped):
-            lines.append(Line(len(lines), number + offset, line, chunk_id, len(unwrapped) == 1))
+            lines.append(Line(len(lines), number + offset, line, chunk_id, len(unwrapped) == 1, any_script))
     return lines
 
 

@@ -190,15 +190,41 @@ def parse_plain_text(text: str, *, drop_boilerplate: bool = True, max_heading_wo
     With `drop_boilerplate` off every line is kept: only the title, the standfirst and the
     sub-headings are picked out, with the first line as the only title candidate.
     """
-    lines = split_lines(text)
+    verdicts = rule_verdicts(text, drop_boilerplate=drop_boilerplate, max_heading_words=max_heading_words)
+    return parsed_from_labels(verdicts.lines, verdicts.labels)
+
+
+@dataclass(frozen=True)
+class RuleVerdicts:
+    """The rules' label for every non-blank line: 'title', 'standfirst', 'heading', 'paragraph' or
+    the reason it was dropped; and where the rules put the body ([start, end) in line indices)."""
+
+    lines: list[Line]
+    labels: list[str]
+    body: tuple[int, int]
+    line_reasons: list[str | None]
+    """Each line's own boilerplate reason before context (`boilerplate.line_reason`)."""
+
+
+def rule_verdicts(
+    text: str, *, drop_boilerplate: bool = True, max_heading_words: int = 16, any_script: bool = False
+) -> RuleVerdicts:
+    """Run the plain-text rules and label each line (see the module docstring for the steps).
+
+    `any_script` reads words and punctuation of every script (`Line.any_script`); off, the rules
+    read pages as `rules.v1` always has.
+    """
+    lines = split_lines(text, any_script=any_script)
     if not lines:
-        return Parsed(None, None, [], [])
+        return RuleVerdicts([], [], (0, 0), [])
     page = _read_page(lines, drop_boilerplate, max_heading_words)
+    line_reasons = list(page.reasons)
     if drop_boilerplate:
         _mark_context_captions(page)
         start, end = _body_region(page)
     else:
         start, end = 0, len(lines)
+    body = (start, end)
     title_at = _find_title(page, start)
     if title_at is not None and title_at >= start:  # no boilerplate dropping: the title opens the text
         start = title_at + 1
@@ -209,20 +235,33 @@ def parse_plain_text(text: str, *, drop_boilerplate: bool = True, max_heading_wo
     if "paragraph" not in kinds.values():
         _rescue_a_paragraph(page, kinds, exclude={title_at, standfirst_at})
 
+    labels: list[str] = []
+    for i in range(len(lines)):
+        kind = kinds.get(i)
+        if i == title_at:
+            kind = "title"
+        elif i == standfirst_at:
+            kind = "standfirst"
+        elif not drop_boilerplate and kind != "heading":
+            kind = "paragraph"
+        labels.append(kind or page.reasons[i] or _outside_reason(page, i, start))
+    return RuleVerdicts(lines, labels, body, line_reasons)
+
+
+def parsed_from_labels(lines: list[Line], labels: list[str]) -> Parsed:
+    """A `Parsed` from one label a line: title, standfirst, heading, paragraph, else a drop reason."""
+    title = standfirst = None
     blocks: list[Block] = []
     dropped: list[Dropped] = []
-    for i, line in enumerate(lines):
-        if i in (title_at, standfirst_at):
-            continue
-        kind = kinds.get(i)
-        if not drop_boilerplate and kind != "heading":
-            kind = "paragraph"
-        if kind in ("paragraph", "heading"):
-            blocks.append(Block(line.text, kind))
+    for line, label in zip(lines, labels, strict=True):
+        if label == "title" and title is None:
+            title = line.text
+        elif label == "standfirst" and standfirst is None:
+            standfirst = line.text
+        elif label in ("paragraph", "heading"):
+            blocks.append(Block(line.text, label))
         else:
-            dropped.append(Dropped(line.text, kind or page.reasons[i] or _outside_reason(page, i, start)))
-    title = lines[title_at].text if title_at is not None else None
-    standfirst = lines[standfirst_at].text if standfirst_at is not None else None
+            dropped.append(Dropped(line.text, label))
     return Parsed(title, standfirst, blocks, dropped)
 
 

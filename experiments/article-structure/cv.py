@@ -1,0 +1,159 @@
+"""Site-grouped cross-validation of the learned line model against the plain-text rules.
+
+Every page of ../shared/articles/silver and ../shared/articles/dev is parsed twice: by the rules
+(`rules.v1`) and by a line model trained on the pages of the *other* folds (sites never shared
+between folds: a page is never scored by a model that saw its site). Figures per group of pages,
+per language and per kind of miss; `--mlflow` logs them to ./mlflow.db, experiment
+`article-structure`.
+
+Usage: python experiments/article-structure/cv.py [--folds 5] [--verbose] [--mlflow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import statistics
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from measure import page_figures, parse_with  # noqa: E402
+
+from pipeline.ingest.line_training import LabelledPage, fit_line_model, load_folder  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
+
+
+def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
+    """A fold per page: whole sites to a fold, biggest sites first to the emptiest fold."""
+    sizes = Counter(p.site for p in pages)
+    load = [0] * folds
+    fold_of_site = {}
+    for site, size in sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])):
+        k = int(np.argmin(load))
+        fold_of_site[site] = k
+        load[k] += size
+    return [fold_of_site[p.site] for p in pages]
+
+
+def summarise(rows: list[dict], method: str) -> dict[str, float]:
+    """Mean body F1, heading F1 on pages with >= 2 labelled headings, invented headings on pages with none."""
+    mine = [r for r in rows if r["method"] == method]
+    with_h = [r for r in mine if r["n_gold_headings"] >= 2]
+    without = [r for r in mine if r["n_gold_headings"] == 0]
+    return {
+        "pages": len(mine),
+        "body_f1": statistics.mean(r["body_f1"] for r in mine) if mine else float("nan"),
+        "heading_f1": statistics.mean(r["heading_f1"] for r in with_h) if with_h else float("nan"),
+        "heading_pages": len(with_h),
+        "invented_headings": sum(r["n_pred_headings"] for r in without),
+        "pages_with_invented": sum(r["n_pred_headings"] > 0 for r in without),
+        "failures": sum(r["failed"] for r in mine),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gold-weight", type=float, default=3.0)
+    parser.add_argument("--heading-weight", type=float, default=3.0)
+    parser.add_argument("--max-iter", type=int, default=300)
+    parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
+    parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--mlflow", action="store_true", help="log the figures to ./mlflow.db")
+    args = parser.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # OpenMP trees on 2 busy cores crawl; one thread each is faster
+    start = time.perf_counter()
+    if args.cache and args.cache.exists():
+        pages = pickle.loads(args.cache.read_bytes())
+    else:
+        pages = load_folder(SHARED / "silver", "silver") + load_folder(SHARED / "dev", "gold")
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps(pages))
+    print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, "
+          f"{sum(len(p.labels) for p in pages)} lines ({time.perf_counter() - start:.0f} s)", flush=True)
+    fold = site_folds(pages, args.folds)
+    rows: list[dict] = []
+    for k in range(args.folds):
+        train = [p for p, f in zip(pages, fold, strict=True) if f != k]
+        model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
+                               heading_weight=args.heading_weight, max_iter=args.max_iter)
+        for page, f in zip(pages, fold, strict=True):
+            if f != k:
+                continue
+            for method in ("rules", "learned"):
+                out = parse_with(page, method, model)
+                rows.append({"method": method, "page": page.id, "kind": page.kind, "site": page.site,
+                             "lang": (page.lang or "none").split("-")[0].lower(), "fold": k,
+                             **page_figures(page, out)})
+        print(f"fold {k}: {len(train)} training pages ({time.perf_counter() - start:.0f} s)", flush=True)
+    report(rows, args.verbose)
+    if args.mlflow:
+        log_to_mlflow(rows, args)
+
+
+def report(rows: list[dict], verbose: bool) -> None:
+    """Tables: per kind of page, per language; misses by kind."""
+    groups = {"silver": lambda r: r["kind"] == "silver", "dev": lambda r: r["kind"] == "gold"}
+    print(f"\n{'pages':8s} {'method':8s} {'n':>4s} {'body F1':>8s} {'head F1':>8s} {'(pages)':>8s} "
+          f"{'invented':>9s} {'on pages':>9s} {'fails':>6s}")
+    for name, keep in groups.items():
+        for method in ("rules", "learned"):
+            s = summarise([r for r in rows if keep(r)], method)
+            print(f"{name:8s} {method:8s} {s['pages']:4d} {s['body_f1']:8.3f} {s['heading_f1']:8.3f} "
+                  f"{s['heading_pages']:8d} {s['invented_headings']:9d} {s['pages_with_invented']:9d} "
+                  f"{s['failures']:6d}")
+    print("\nsilver by language (body F1 / heading F1 rules -> learned):")
+    by_lang = defaultdict(list)
+    for r in rows:
+        if r["kind"] == "silver":
+            by_lang[r["lang"]].append(r)
+    for lang, mine in sorted(by_lang.items(), key=lambda kv: -len(kv[1])):
+        a, b = summarise(mine, "rules"), summarise(mine, "learned")
+        print(f"  {lang:6s} {a['pages']:4d} body {a['body_f1']:.3f} -> {b['body_f1']:.3f}   "
+              f"head {a['heading_f1']:.3f} -> {b['heading_f1']:.3f} ({a['heading_pages']} pages)")
+    misses = Counter()
+    for r in rows:
+        if r["method"] == "learned":
+            misses.update(r["miss_kinds"])
+    print("\nlearned, kinds of heading error (all pages):", dict(misses.most_common()))
+    if verbose:
+        learned = {r["page"]: r for r in rows if r["method"] == "learned"}
+        for r in rows:
+            if r["method"] == "rules" and (r["n_gold_headings"] or learned[r["page"]]["n_pred_headings"]):
+                b = learned[r["page"]]
+                print(f"  {r['page'][:44]:44s} head {r['heading_f1']:.2f} -> {b['heading_f1']:.2f} "
+                      f"({b['n_pred_headings']}/{r['n_gold_headings']}) body {r['body_f1']:.2f} -> "
+                      f"{b['body_f1']:.2f}  missed {b['missed'][:3]} extra {b['extra'][:3]}")
+
+
+def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri("sqlite:///mlflow.db")
+    mlflow.set_experiment("article-structure")
+    with mlflow.start_run(run_name="line-model-site-cv"):
+        mlflow.log_params({"folds": args.folds, "seed": args.seed, "grouping": "site",
+                           "gold_weight": args.gold_weight, "heading_weight": args.heading_weight,
+                           "max_iter": args.max_iter})
+        for kind in ("silver", "gold"):
+            for method in ("rules", "learned"):
+                s = summarise([r for r in rows if r["kind"] == kind], method)
+                mlflow.log_metrics({f"{kind}.{method}.{k}": float(v) for k, v in s.items()})
+        import pandas as pd
+
+        table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("missed", "extra", "miss_kinds")}
+                              for r in rows])
+        mlflow.log_table(table, "cv_pages.json")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""The learned line model for plain text: every line of a page labelled heading, paragraph or other.
+
+The rules of `text.py` run first (their title, standfirst, body region and verdicts are features);
+a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then labels
+each line from its features (`line_features.py`). The model that ships lies in
+`pipeline/data/line_model/v1/` (`model.pkl` and `meta.json`), written by
+`python experiments/article-structure/train.py`; it loads in a few milliseconds, needs no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import ConfigError
+from pipeline.ingest.parsed import Parsed
+from pipeline.ingest.text import RuleVerdicts, parsed_from_labels, rule_verdicts
+
+CLASSES = ("other", "paragraph", "heading")
+MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "line_model"
+#: Most lines (pictures, credits) between a heading and the paragraph under it.
+HEADING_GAP_LINES = 3
+
+
+@dataclass
+class LineModel:
+    """A fitted classifier over `line_features.page_features` rows, with what made it."""
+
+    estimator: object
+    feature_names: list[str]
+    meta: dict = field(default_factory=dict)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Probabilities of `CLASSES` for each row (zero rows: an empty array)."""
+        if len(features) == 0:
+            return np.zeros((0, len(CLASSES)))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # one page is small: threads cost more than they give
+            return self.estimator.predict_proba(features)
+
+    def save(self, folder: Path) -> None:
+        """Write `model.pkl` and `meta.json` (with the pickle's sha256) to `folder`."""
+        folder.mkdir(parents=True, exist_ok=True)
+        blob = pickle.dumps(self.estimator, protocol=5)
+        meta = {**self.meta, "feature_names": self.feature_names, "classes": list(CLASSES),
+                "sha256": hashlib.sha256(blob).hexdigest()}
+        (folder / "model.pkl").write_bytes(blob)
+        (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> LineModel:
+        """Read a model written by `save`; refuse one whose features do not match this code."""
+        from pipeline.ingest.line_features import feature_names
+
+        meta_path, model_path = folder / "meta.json", folder / "model.pkl"
+        if not meta_path.exists() or not model_path.exists():
+            raise ConfigError(f"no line model in {folder}: expected model.pkl and meta.json "
+                              "(python experiments/article-structure/train.py writes them)")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        blob = model_path.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
+            raise ConfigError(f"line model in {folder} does not match its meta.json (sha256): retrain it")
+        if meta.get("feature_names") != feature_names():
+            raise ConfigError(f"line model in {folder} was trained on other features than this code "
+                              "computes: retrain it with python experiments/article-structure/train.py")
+        return cls(pickle.loads(blob), meta["feature_names"], meta)
+
+
+@cache
+def shipped_model(version: str = "v1") -> LineModel:
+    """A line model inside the package (`pipeline/data/line_model/<version>/`), loaded once a process."""
+    return LineModel.load(MODELS_DIR / version)
+
+
+def label_lines(verdicts: RuleVerdicts, probabilities: np.ndarray) -> list[str]:
+    """One label a line: the rules' title and standfirst; else the model's class, then made coherent.
+
+    A heading needs a paragraph under it (within `HEADING_GAP_LINES` lines) and a paragraph above
+    it (the lead has no heading); otherwise it is dropped. Dropped lines keep the rules' reason where
+    the rules dropped them, else `chrome` above the body and `related` below it.
+    """
+    predicted = [CLASSES[k] for k in np.argmax(probabilities, axis=1)] if len(probabilities) else []
+    labels: list[str] = []
+    for i, rule in enumerate(verdicts.labels):
+        if rule in ("title", "standfirst"):
+            labels.append(rule)
+        else:
+            labels.append(predicted[i])
+    paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
+    first = paragraphs[0] if paragraphs else len(labels)
+    for i, label in enumerate(labels):
+        if label != "heading":
+            continue
+        below = labels[i + 1 : i + 2 + HEADING_GAP_LINES]
+        if i < first or "paragraph" not in below:
+            labels[i] = "other"
+    for i, label in enumerate(labels):
+        if label == "other":
+            rule = verdicts.labels[i]
+            if rule not in ("paragraph", "heading", "title", "standfirst"):
+                labels[i] = rule
+            else:
+                labels[i] = "chrome" if i < first else "related"
+    return labels
+
+
+def parse_plain_text_learned(
+    text: str, *, drop_boilerplate: bool = True, max_heading_words: int = 16, model: LineModel | None = None
+) -> Parsed:
+    """Title, standfirst, body blocks and dropped lines of a page, by the learned line model.
+
+    With `drop_boilerplate` off the rules' parse is returned as it is (nothing to learn there).
+    """
+    from pipeline.ingest.line_features import page_features
+
+    verdicts = rule_verdicts(text, drop_boilerplate=drop_boilerplate, max_heading_words=max_heading_words,
+                             any_script=True)
+    if not drop_boilerplate or not verdicts.lines:
+        return parsed_from_labels(verdicts.lines, verdicts.labels)
+    model = model or shipped_model()
+    labels = label_lines(verdicts, model.predict_proba(page_features(verdicts)))
+    if "paragraph" not in labels:  # the model found no text: the rules' parse is the better guess
+        return parsed_from_labels(verdicts.lines, verdicts.labels)
+    return parsed_from_labels(verdicts.lines, labels)
