@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.evaluation.segmentation import bag_f1, body_text, heading_f1, normalize_heading
 from pipeline.ingest import RawDoc, parse
-from pipeline.ingest.line_model import LineModel, parse_plain_text_learned
+from pipeline.ingest.line_model import DecisionRule, LineModel, label_lines, parse_plain_text_learned
 from pipeline.ingest.line_training import LabelledPage
 from pipeline.ingest.scripts import count_words
+from pipeline.ingest.text import parsed_from_labels
 from pipeline.records import Article
 from pipeline.segment import segment_article
 
@@ -16,14 +19,22 @@ CONFIG = load_config(None)
 EMPTY = {"title": None, "standfirst": None, "sections": [], "dropped": []}
 
 
-def parse_with(page: LabelledPage, method: str, model: LineModel | None = None) -> dict | None:
+def parse_with(page: LabelledPage, method: str, model: LineModel | None = None,
+               probabilities: np.ndarray | None = None, decision: DecisionRule | None = None) -> dict | None:
     """The segmented page (headings method) as `pipeline segment --json` gives it; None on failure.
 
-    `rules`: the plain-text rules; `learned`: the line model given (else the shipped one).
+    `rules`: the plain-text rules; `learned`: the line model given (else the shipped one), or its
+    probabilities for the page's lines already computed, with a decision rule.
     """
     try:
-        if method == "learned":
+        if method == "learned" and probabilities is not None:
+            labels = label_lines(page.verdicts, probabilities, decision)
+            parsed = parsed_from_labels(page.verdicts.lines, labels)
+            if "paragraph" not in labels:
+                parsed = parsed_from_labels(page.verdicts.lines, page.verdicts.labels)
+        elif method == "learned":
             parsed = parse_plain_text_learned(page.text, model=model)
+        if method == "learned":
             if not any(b.kind == "paragraph" for b in parsed.blocks):
                 return None
             article = Article(page.id, parsed.title, parsed.standfirst, tuple(parsed.blocks),

@@ -33,7 +33,8 @@ def main() -> None:
         "version": args.version,
         "trained_on": "shared/articles/silver (silver labels) + shared/articles/dev (gold, weight 3)",
         "sklearn": sklearn.__version__,
-        "command": f"python experiments/article-structure/train.py --version {args.version} --seed {args.seed}",
+        "command": "python experiments/article-structure/train.py "
+                   f"--version {args.version} --seed {args.seed}",
     })
     out = MODELS_DIR / args.version
     model.save(out)

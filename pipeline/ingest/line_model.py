@@ -36,6 +36,11 @@ class LineModel:
     feature_names: list[str]
     meta: dict = field(default_factory=dict)
 
+    @property
+    def decision(self) -> DecisionRule:
+        """The decision rule chosen for this model (in `meta`), else the plain argmax-like default."""
+        return DecisionRule(**self.meta.get("decision", {}))
+
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Probabilities of `CLASSES` for each row (zero rows: an empty array)."""
         if len(features) == 0:
@@ -79,20 +84,55 @@ def shipped_model(version: str = "v1") -> LineModel:
     return LineModel.load(MODELS_DIR / version)
 
 
-def label_lines(verdicts: RuleVerdicts, probabilities: np.ndarray) -> list[str]:
-    """One label a line: the rules' title and standfirst; else the model's class, then made coherent.
+@dataclass(frozen=True)
+class DecisionRule:
+    """How the model's probabilities overrule the rules' verdict on a line.
+
+    The rules stand unless the model is sure: a line the rules call a heading stays one unless its
+    heading probability is below `keep_heading`; a line they do not call one becomes one above
+    `add_heading`. Likewise a rules' paragraph is dropped only where the model gives it less than
+    `keep_paragraph`, and a line they dropped becomes text above `add_paragraph`.
+    """
+
+    add_heading: float = 0.5
+    keep_heading: float = 0.5
+    add_paragraph: float = 0.5
+    keep_paragraph: float = 0.5
+
+    def as_dict(self) -> dict[str, float]:
+        return {"add_heading": self.add_heading, "keep_heading": self.keep_heading,
+                "add_paragraph": self.add_paragraph, "keep_paragraph": self.keep_paragraph}
+
+
+def _decide(rule: str, p: np.ndarray, decision: DecisionRule) -> str:
+    """The label of one line from the rules' verdict and the model's probabilities."""
+    p_heading, p_paragraph = p[CLASSES.index("heading")], p[CLASSES.index("paragraph")]
+    if rule == "heading":
+        if p_heading >= decision.keep_heading:
+            return "heading"
+    elif p_heading >= decision.add_heading and p_heading >= p_paragraph:
+        return "heading"
+    threshold = decision.keep_paragraph if rule in ("paragraph", "heading") else decision.add_paragraph
+    return "paragraph" if p_paragraph + p_heading >= threshold else "other"
+
+
+def label_lines(
+    verdicts: RuleVerdicts, probabilities: np.ndarray, decision: DecisionRule | None = None
+) -> list[str]:
+    """One label a line: the rules' title and standfirst; else the rules' verdict as the model
+    confirms or overrules it (`DecisionRule`), then made coherent.
 
     A heading needs a paragraph under it (within `HEADING_GAP_LINES` lines) and a paragraph above
     it (the lead has no heading); otherwise it is dropped. Dropped lines keep the rules' reason where
     the rules dropped them, else `chrome` above the body and `related` below it.
     """
-    predicted = [CLASSES[k] for k in np.argmax(probabilities, axis=1)] if len(probabilities) else []
+    decision = decision or DecisionRule()
     labels: list[str] = []
     for i, rule in enumerate(verdicts.labels):
         if rule in ("title", "standfirst"):
             labels.append(rule)
         else:
-            labels.append(predicted[i])
+            labels.append(_decide(rule, probabilities[i], decision))
     paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
     first = paragraphs[0] if paragraphs else len(labels)
     for i, label in enumerate(labels):
@@ -125,7 +165,7 @@ def parse_plain_text_learned(
     if not drop_boilerplate or not verdicts.lines:
         return parsed_from_labels(verdicts.lines, verdicts.labels)
     model = model or shipped_model()
-    labels = label_lines(verdicts, model.predict_proba(page_features(verdicts)))
+    labels = label_lines(verdicts, model.predict_proba(page_features(verdicts)), model.decision)
     if "paragraph" not in labels:  # the model found no text: the rules' parse is the better guess
         return parsed_from_labels(verdicts.lines, verdicts.labels)
     return parsed_from_labels(verdicts.lines, labels)

@@ -108,7 +108,9 @@ def load_folder(folder: Path, kind: str) -> list[LabelledPage]:
     return pages
 
 
-def page_weights(pages: list[LabelledPage], gold_weight: float = 3.0, heading_weight: float = 3.0) -> np.ndarray:
+def page_weights(
+    pages: list[LabelledPage], gold_weight: float = 3.0, heading_weight: float = 3.0
+) -> np.ndarray:
     """One weight a line: each page counts about the same whatever its length (1/sqrt of its lines),
     reviewed gold pages `gold_weight` times a silver one, heading lines (rare: 2 % of lines)
     `heading_weight` times other lines."""
@@ -136,6 +138,7 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
                 "l2_regularization": 1.0, **params}
     estimator = HistGradientBoostingClassifier(random_state=seed, **settings)
     estimator.fit(x, y, sample_weight=page_weights(pages, gold_weight, heading_weight))
-    meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight, "pages": len(pages), "lines": int(len(y)),
+    meta = {"params": settings, "seed": seed, "gold_weight": gold_weight,
+            "heading_weight": heading_weight, "pages": len(pages), "lines": int(len(y)),
             "sites": len({p.site for p in pages})}
     return LineModel(estimator, feature_names(), meta)
