@@ -48,6 +48,7 @@ from pipeline.ingest.html_rules import (
     promo_reason,
 )
 from pipeline.ingest.parsed import Parsed
+from pipeline.ingest.wordcount import ends_sentence, word_count
 from pipeline.records import Block, Dropped
 
 MAIN_SHARE = 0.15  # a container kind directly holding this share of the body words is a body container
@@ -59,7 +60,6 @@ HEADING_CLASS = re.compile(r"(?:^|[-_\s])(?:sub-?head\w*|cross-?head\w*|inter-?t
 STANDFIRST_CLASS = re.compile(r"(?:^|[-_\s])(?:dek|standfirst|sub-?headline|subtitle|strapline|summary|"
                               r"description|excerpt|deck)(?:$|[-_\s])", re.I)
 _LETTER_OR_DIGIT = re.compile(r"\w")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 
 
 def parse_html(html: str, *, max_heading_words: int = 16) -> Parsed:
@@ -209,7 +209,7 @@ def _words(cands: list[Candidate]) -> int:
 def _paragraph_rich(el) -> bool:
     words = 0
     for p in el.iter("p"):
-        n = len(text_of(p).split())
+        n = word_count(text_of(p))
         if n >= 8 and link_share(p) <= 0.3:
             words += n
     return words >= 40
@@ -331,7 +331,7 @@ class _Rules:
                 if desc and _same_text(k, desc) and not (c.node is not None and self._among_body(c.node)):
                     self.standfirst = c.text
                     continue
-                if c.kind == "heading" and c.words > self.max_words and c.text.rstrip()[-1:] in ".!?\"”'’":
+                if c.kind == "heading" and c.words > self.max_words and ends_sentence(c.text):
                     self.standfirst = c.text
                     continue
             if c.kind == "paragraph" and not c.bold_only:
@@ -364,7 +364,7 @@ class _Rules:
                 if pos <= self.page.index.position(h1) or pos >= limit:
                     continue
                 words = f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}"
-                if STANDFIRST_CLASS.search(words) and 8 <= len(text_of(el).split()) <= 80:
+                if STANDFIRST_CLASS.search(words) and 8 <= word_count(text_of(el)) <= 80:
                     candidates.append(el)
                     break
         for el in candidates:
@@ -441,7 +441,7 @@ class _Rules:
                     if c.link_share >= 0.9:
                         box = c.node.getparent()
                     continue
-                too_long = c.words > self.max_words and bool(_SENTENCE_END.search(c.text))
+                too_long = c.words > self.max_words and ends_sentence(c.text)
                 if too_long or c.words > 2 * self.max_words:
                     c.kind = "paragraph"
             elif self._heading_like(c, out[-1] if out else None, nxt):
@@ -506,7 +506,7 @@ class _Rules:
     def _require_prose(self, cands: list[Candidate]) -> list[Candidate]:
         """Rule *no article*: a page whose blocks are all fragments (no paragraph of 8+ words, none of
         4+ words ending like a sentence) has no article text: a menu, a link list, a placeholder."""
-        if any(c.kind == "paragraph" and (c.words >= 8 or (c.words >= 4 and _SENTENCE_END.search(c.text)))
+        if any(c.kind == "paragraph" and (c.words >= 8 or (c.words >= 4 and ends_sentence(c.text)))
                for c in cands):
             return cands
         for c in cands:
@@ -521,7 +521,7 @@ def _same_text(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return len(short.split()) >= 8 and long.startswith(short[: max(len(short) - 12, 1)])
+    return word_count(short) >= 8 and long.startswith(short[: max(len(short) - 12, 1)])
 
 
 def _caption_list(node) -> bool:
@@ -544,7 +544,7 @@ def _list_label(node) -> str | None:
         if isinstance(prev.tag, str):
             text = text_of(prev)
             if text:
-                return text if len(text.split()) <= 8 else None
+                return text if word_count(text) <= 8 else None
         prev = prev.getprevious()
     return None
 

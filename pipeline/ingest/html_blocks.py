@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from pipeline.ingest.html_meta import clean_text
+from pipeline.ingest.wordcount import word_count
 
 _BOLD = {"#b", "#strong"}
 _LINE = "\n"
@@ -35,7 +36,7 @@ class Candidate:
 
     @property
     def words(self) -> int:
-        return len(self.text.split())
+        return word_count(self.text)
 
 
 def _segments(el) -> list[tuple[str, bool, bool]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.ingest.wordcount import word_count
+
 # Headings that label page furniture, not a part of the article: recirculation ("Related", "More from
 # X", "Read more"), sharing, sign-ups, ads, comments, galleries, review boxes, tags and bylines.
 WIDGET_HEADING = re.compile(
@@ -65,7 +67,9 @@ CREDIT = re.compile(
     )[\s.)\]]*$""",
     re.I | re.X,
 )
-_SENTENCE_END = re.compile(r"[.;,]$")
+# A line ending in a full stop, comma or semicolon (Latin, CJK full-width and ideographic, Arabic) is a
+# sentence or a fragment of one, not a heading.
+_SENTENCE_END = re.compile("[.;,\u3002\uff0c\uff1b\u3001\u060c\u061b]$")
 _LETTERS = re.compile(r"[^\W\d_]")
 
 
@@ -95,8 +99,8 @@ def is_all_caps_line(text: str) -> bool:
 
 def looks_like_heading_text(text: str, max_words: int) -> bool:
     """Short, not a sentence fragment (no trailing comma / semicolon / period), has letters."""
-    words = text.split()
-    if not words or len(words) > max_words:
+    words = word_count(text)
+    if not words or words > max_words:
         return False
     if _SENTENCE_END.search(text.strip()) and not text.strip().endswith("..."):
         return False
