@@ -29,6 +29,8 @@ import copy
 import re
 from collections import Counter
 
+from lxml import etree
+
 from pipeline.ingest.html_blocks import Candidate, body_to_candidates
 from pipeline.ingest.html_dom import (
     HEADING_TAGS,
@@ -52,6 +54,7 @@ from pipeline.ingest.wordcount import ends_sentence, word_count
 from pipeline.records import Block, Dropped
 
 MAIN_SHARE = 0.15  # a container kind directly holding this share of the body words is a body container
+SHORT_PAGE_SHARE = 0.8  # a page without prose is kept when its blocks hold this share of its shown words
 ROOT_SHARE = 0.8  # the article root holds this share of the body words
 # Class / id words of elements styled as sub-headings (`<p class="subhead">`, `<div class="crosshead">`).
 HEADING_CLASS = re.compile(r"(?:^|[-_\s])(?:sub-?head\w*|cross-?head\w*|inter-?title\w*|section-?title|"
@@ -65,27 +68,44 @@ _LETTER_OR_DIGIT = re.compile(r"\w")
 def parse_html(html: str, *, max_heading_words: int = 16) -> Parsed:
     """Title, standfirst, body blocks (paragraphs and sub-headings in reading order) and dropped blocks.
 
-    A page with no article text gives no blocks; unparseable input gives an empty result."""
+    The extraction modes of `EXTRACTION_MODES` are tried in turn until one gives article text (a
+    paragraph that survives the rules). A page with no article text gives no blocks; unparseable input
+    gives an empty result."""
     root = load_dom(html)
     if root is None:
         return Parsed(None, None, [], [])
     title = find_title(root)
-    page = _Page.extract(root)
-    if page is None:
-        return Parsed(title, None, [], [])
-    return _Rules(page, title, find_description(root), max_heading_words).run()
+    description = find_description(root)
+    parsed = Parsed(title, None, [], [])
+    for mode in EXTRACTION_MODES:
+        page = _Page.extract(root, mode)
+        if page is None:
+            continue
+        parsed = _Rules(page, title, description, max_heading_words).run()
+        if any(b.kind == "paragraph" for b in parsed.blocks):
+            break
+    return parsed
 
 
 # --------------------------------------------------------------------------- extraction
 
 
-def extract_body(root):
-    """Trafilatura's main-content tree of the page (the `<body>` of its XML), or None."""
+# Trafilatura's precise extraction first; where it finds no article text, its recall-oriented one;
+# then its baseline (every paragraph-like element of the page with enough text).
+EXTRACTION_MODES = ("precision", "recall", "baseline")
+
+
+def extract_body(root, mode: str = "precision"):
+    """Trafilatura's main-content tree of the page (the `<body>` of its XML) in `mode` (one of
+    `EXTRACTION_MODES`), or None."""
     import trafilatura
 
     try:
+        if mode == "baseline":
+            return _one_paragraph_a_line(trafilatura.baseline(copy.deepcopy(root))[0])
         doc = trafilatura.bare_extraction(
             copy.deepcopy(root),
+            favor_recall=mode == "recall",
             include_formatting=True,
             include_links=True,
             include_comments=False,
@@ -98,12 +118,27 @@ def extract_body(root):
     return getattr(doc, "body", None) if doc is not None else None
 
 
+def _one_paragraph_a_line(body):
+    """Trafilatura's baseline may give text blocks as lines of one `<p>`: one `<p>` a line instead."""
+    for p in list(body.iter("p")):
+        lines = [line for line in (p.text or "").split("\n") if line.strip()]
+        if len(p) or len(lines) < 2:
+            continue
+        for line in reversed(lines):
+            new = etree.Element("p")
+            new.text = line
+            p.addnext(new)
+        p.getparent().remove(p)
+    return body
+
+
 class _Page:
     """The page, its extracted candidates, and where they sit in it."""
 
-    def __init__(self, root, cands: list[Candidate]) -> None:
+    def __init__(self, root, cands: list[Candidate], mode: str = "precision") -> None:
         self.root = root
         self.cands = cands
+        self.mode = mode
         self.index = DomIndex(root)
         position = -1
         for n, c in enumerate(cands):
@@ -132,13 +167,20 @@ class _Page:
         if by_kind:
             self.main_kinds.add(by_kind.most_common(1)[0][0])
         self.main_parent = max(self.parent_count, key=self.parent_count.get) if self.parent_count else None
+        # body blocks directly under each element, a list of body paragraphs counting as one block
+        self.block_count: Counter = Counter(self.parent_count)
+        for lst in {_outer_list(node) for node, _ in weights} - {node for node, _ in weights}:
+            if lst.getparent() is not None:
+                self.block_count[lst.getparent()] += 1
 
     @classmethod
-    def extract(cls, root) -> _Page | None:
-        cands = body_to_candidates(extract_body(root))
+    def extract(cls, root, mode: str = "precision") -> _Page | None:
+        """The page's candidates as extracted in `mode`, stitched where the body was split; None when
+        the extraction found nothing."""
+        cands = body_to_candidates(extract_body(root, mode))
         if not cands:
             return None
-        page = cls(root, cands)
+        page = cls(root, cands, mode)
         return page.stitched() or page
 
     def stitched(self) -> _Page | None:
@@ -166,10 +208,10 @@ class _Page:
             for child in list(el):
                 target[0].append(child)
             el.getparent().remove(el)
-        cands = body_to_candidates(extract_body(clone))
+        cands = body_to_candidates(extract_body(clone, self.mode))
         if _words(cands) <= _words(self.cands):
             return None
-        return _Page(clone, cands)
+        return _Page(clone, cands, self.mode)
 
     # ----------------------------------------------------------------- where blocks sit
 
@@ -184,9 +226,10 @@ class _Page:
                    for main_tag, main_words in self.main_kinds)
 
     def in_body_container(self, node) -> bool:
-        """In a body-container kind, or in an element that directly holds two or more body paragraphs."""
+        """In a body-container kind, or in an element that directly holds two or more body blocks
+        (paragraphs, or lists of body paragraphs)."""
         parent = node.getparent()
-        return parent is not None and (self.in_main_kind(node) or self.parent_count[parent] >= 2)
+        return parent is not None and (self.in_main_kind(node) or self.block_count[parent] >= 2)
 
     def chrome(self, node) -> str | None:
         """`caption`, `chrome` or `header` (see `html_dom.in_chrome`) for a node of the article root, looked
@@ -505,13 +548,23 @@ class _Rules:
 
     def _require_prose(self, cands: list[Candidate]) -> list[Candidate]:
         """Rule *no article*: a page whose blocks are all fragments (no paragraph of 8+ words, none of
-        4+ words ending like a sentence) has no article text: a menu, a link list, a placeholder."""
+        4+ words ending like a sentence) has no article text: a menu, a link list, a placeholder.
+        Unless the fragments are (nearly) all the text the page shows: a page that is just short."""
         if any(c.kind == "paragraph" and (c.words >= 8 or (c.words >= 4 and ends_sentence(c.text)))
                for c in cands):
+            return cands
+        if cands and self._all_the_page_says(cands):
             return cands
         for c in cands:
             self.drop(c, "no article text")
         return []
+
+    def _all_the_page_says(self, cands: list[Candidate]) -> bool:
+        """The blocks hold `SHORT_PAGE_SHARE` or more of the words the page's `<body>` shows."""
+        body = self.page.root.find("body")
+        shown = word_count(text_of(body if body is not None else self.page.root))
+        words = sum(c.words for c in cands)
+        return any(c.kind == "paragraph" for c in cands) and words >= SHORT_PAGE_SHARE * shown
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -534,6 +587,13 @@ def _caption_list(node) -> bool:
         prev = prev.getprevious()
     return prev is not None and (prev.tag in ("figure", "picture", "img")
                                  or (prev.find(".//img") is not None and not text_of(prev)))
+
+
+def _outer_list(node):
+    """The outermost list (`<ul>`, `<ol>`, `<dl>`) holding `node`, or `node` itself when none does: a
+    list stands in the body as one block."""
+    lists = [a for a in node.iterancestors() if a.tag in ("ul", "ol", "dl")]
+    return lists[-1] if lists else node
 
 
 def _list_label(node) -> str | None:
