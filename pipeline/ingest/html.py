@@ -45,6 +45,7 @@ from pipeline.ingest.html_dom import (
 from pipeline.ingest.html_meta import find_description, find_title, load_dom
 from pipeline.ingest.html_rules import (
     is_all_caps_line,
+    is_not_heading,
     is_widget_heading,
     looks_like_heading_text,
     promo_reason,
@@ -359,7 +360,7 @@ class _Rules:
         with a standfirst class (`dek`, `standfirst`, `subtitle`...), shown above the first body paragraph
         outside the body containers. Any body block equal to it is removed.
         """
-        titles = {key(self.title or "")} | {key(text_of(h)) for h in self.page.root.iter("h1")}
+        titles = {key(self.title or "")} | self._headline_h1s()
         titles.discard("")
         desc = key(self.description)
         out: list[Candidate] = []
@@ -386,6 +387,13 @@ class _Rules:
             sk = key(self.standfirst)
             out = [c for c in out if key(c.text) != sk]
         return out
+
+    def _headline_h1s(self) -> set[str]:
+        """The keys of the `<h1>`s that may be the page's headline: the first one, and those that are
+        (part of) the title. A page with several `<h1>`s may use the others for its sections."""
+        h1s = [k for k in (key(text_of(h)) for h in self.page.root.iter("h1")) if k]
+        title = key(self.title or "")
+        return set(h1s[:1]) | {k for k in h1s if title and k in title}
 
     def _among_body(self, node) -> bool:
         parent = node.getparent()
@@ -485,7 +493,7 @@ class _Rules:
                         box = c.node.getparent()
                     continue
                 too_long = c.words > self.max_words and ends_sentence(c.text)
-                if too_long or c.words > 2 * self.max_words:
+                if too_long or c.words > 2 * self.max_words or is_not_heading(c.text):
                     c.kind = "paragraph"
             elif self._heading_like(c, out[-1] if out else None, nxt):
                 c.kind, c.level = "heading", 6
@@ -503,6 +511,8 @@ class _Rules:
 
     def _heading_like(self, c: Candidate, prev: Candidate | None, nxt: Candidate | None) -> bool:
         if c.source not in ("p", "quote") or not looks_like_heading_text(c.text, self.max_words):
+            return False
+        if is_not_heading(c.text):
             return False
         if c.text.lower().startswith("by ") or (prev is not None and prev.kind == "heading"):
             return False
