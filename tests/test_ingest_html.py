@@ -323,3 +323,95 @@ def test_word_count_holds_for_scripts_without_spaces() -> None:
     assert word_count("Kindle for PCの起動") == 5  # "Kindle", "for", "PC" + 3 characters rounded up
     assert ends_sentence("运营。") and ends_sentence("承認した。」") and ends_sentence("المتوقع؟")
     assert not ends_sentence("投票为何如此接近")
+
+
+# ----------------------------------------------------------------- fallbacks and repairs
+
+
+def test_short_page_is_its_own_article() -> None:
+    """A page whose whole text is one short line has article text: that line (not "no article")."""
+    parsed = parse_html(page("<div>Ferry approved</div>"))
+    assert texts(parsed) == ["Ferry approved"]
+
+
+def test_page_is_read_when_the_extractor_finds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where trafilatura's extraction gives nothing, its recall mode and then its baseline are tried."""
+    import trafilatura
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", lambda *a, **k: None)
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1>{para('Lead', 3)}</article>"))
+    assert firsts(parsed) == [("paragraph", f"Lead sentence {i}") for i in (1, 2, 3)]
+
+
+def test_sentence_split_around_a_link_is_one_paragraph() -> None:
+    """Trafilatura's output for text set directly in a `<div>` can come cut at each link or emphasis
+    (`<p>... by </p><hi><ref>the Gazette</ref></hi><p>. A vote ...</p>`): the pieces are one paragraph."""
+    from lxml import etree
+
+    from pipeline.ingest.html_blocks import body_to_candidates
+
+    body = etree.fromstring(
+        "<body><div><p>The council approved the line, according to the minutes published by </p>"
+        "<hi rend='#i'><ref target='/g'>the Harbour Gazette</ref></hi><p>. A vote on the fares follows.</p>"
+        "<hi rend='#i'>The old pier at low tide</hi> <p>Residents had asked for it, and </p>"
+        "<ref target='/p'>a petition</ref><p>, signed by two thousand people, was handed in.</p>"
+        "</div></body>")
+    assert [c.text for c in body_to_candidates(body)] == [
+        "The council approved the line, according to the minutes published by the Harbour Gazette. "
+        "A vote on the fares follows.",
+        "The old pier at low tide",
+        "Residents had asked for it, and a petition, signed by two thousand people, was handed in.",
+    ]
+
+
+def test_layout_table_keeps_its_paragraphs_and_headings_apart() -> None:
+    """An old-style page laid out in a table: the cell's paragraphs stay paragraphs."""
+    story = para("Lead", 2) + "<h2>Why the vote was close</h2>" + para("Vote", 2)
+    parsed = parse_html(page(f"<table><tr><td><h1>Ferry link approved</h1>{story}</td></tr></table>"))
+    assert firsts(parsed) == [("paragraph", "Lead sentence 1"), ("paragraph", "Lead sentence 2"),
+                              ("heading", "Why the vote was close"),
+                              ("paragraph", "Vote sentence 1"), ("paragraph", "Vote sentence 2")]
+
+
+def test_heading_text_is_read_as_shown() -> None:
+    """Inline tags inside a heading add no spaces: `History[edit]`, not `History[ edit ]`."""
+    story = (para("Lead", 2) + "<h2>History<span>[<a href='/e'>edit</a>]</span></h2>" + para("History", 2)
+             + "<h2>Route<span>[<a href='/e2'>edit</a>]</span></h2>" + para("Route", 2))
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1><div>{story}</div></article>"))
+    assert texts(parsed, "heading") == ["History[edit]", "Route[edit]"]
+
+
+def test_h1_section_headings_are_kept_the_headline_is_not() -> None:
+    story = (para("Lead", 2) + "<section><h1>Why the vote was close</h1>" + para("Vote", 2) + "</section>"
+             + "<section><h1>What happens next</h1>" + para("Next", 2) + "</section>")
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1><div>{story}</div></article>"))
+    assert texts(parsed, "heading") == ["Why the vote was close", "What happens next"]
+    assert "Ferry link approved" not in texts(parsed)
+
+
+@pytest.mark.parametrize("line", ["[Photo: Harbour Gazette]", "(UNDERSTATEMENT OF THE YEAR)",
+                                  "http://example.com/ferry"])
+def test_bracketed_or_address_lines_are_not_headings(line: str) -> None:
+    story = para("Lead", 2) + f"<p><strong>{line}</strong></p>" + para("Vote", 2)
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1><div class='s'>{story}</div></article>"))
+    assert texts(parsed, "heading") == []
+
+
+@pytest.mark.parametrize("label", ["Leia também", "Читайте также", "相关阅读", "関連記事", "Lesen Sie auch"])
+def test_furniture_labels_in_other_languages_are_not_headings(label: str) -> None:
+    story = (para("Lead", 2) + "<h2>Why the vote was close</h2>" + para("Vote", 2)
+             + f"<h3>{label}</h3><p>Bus fares to rise in January, the transport board says.</p>")
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1><div class='s'>{story}</div></article>"))
+    assert texts(parsed, "heading") == ["Why the vote was close"]
+    assert label not in texts(parsed)
+
+
+def test_headings_over_lists_are_kept() -> None:
+    """A post made mostly of lists: a heading followed by a sub-heading and a list belongs to the article
+    (a list of body paragraphs counts as a body block of its container)."""
+    items = "".join(f"<li>Item {i}: the harbour board fixed the timetable, the fares and the crew rota for "
+                    f"the winter season after a long meeting.</li>" for i in range(1, 4))
+    story = (f"<p>Lead: this week's notes from the harbour board, with the decisions taken.</p>"
+             f"<h3>Timetable</h3><h4>Winter</h4><ul>{items}</ul><h3>Fares</h3><ul>{items}</ul>")
+    parsed = parse_html(page(f"<article><h1>Ferry link approved</h1><div class='n'>{story}</div></article>"))
+    assert texts(parsed, "heading") == ["Timetable", "Winter", "Fares"]

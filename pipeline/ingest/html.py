@@ -31,7 +31,7 @@ from collections import Counter
 
 from lxml import etree
 
-from pipeline.ingest.html_blocks import Candidate, body_to_candidates
+from pipeline.ingest.html_blocks import Candidate, body_to_candidates, largest_block_body
 from pipeline.ingest.html_dom import (
     HEADING_TAGS,
     DomIndex,
@@ -91,9 +91,10 @@ def parse_html(html: str, *, max_heading_words: int = 16) -> Parsed:
 # --------------------------------------------------------------------------- extraction
 
 
-# Trafilatura's precise extraction first; where it finds no article text, its recall-oriented one;
-# then its baseline (every paragraph-like element of the page with enough text).
-EXTRACTION_MODES = ("precision", "recall", "baseline")
+# Trafilatura's precise extraction first; where it finds no article text, its recall-oriented one; then
+# the largest text block of the page (`html_blocks.largest_block_body`); then trafilatura's baseline
+# (text of the `<article>`, the paragraphs, or the whole `<body>`).
+EXTRACTION_MODES = ("precision", "recall", "largest block", "baseline")
 
 
 def extract_body(root, mode: str = "precision"):
@@ -102,6 +103,8 @@ def extract_body(root, mode: str = "precision"):
     import trafilatura
 
     try:
+        if mode == "largest block":
+            return largest_block_body(root)
         if mode == "baseline":
             return _one_paragraph_a_line(trafilatura.baseline(copy.deepcopy(root))[0])
         doc = trafilatura.bare_extraction(

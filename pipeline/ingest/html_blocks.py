@@ -10,6 +10,7 @@ are paragraphs; inline text between blocks is a paragraph of its own.
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass
 
 from lxml import etree
@@ -215,3 +216,44 @@ def body_to_candidates(body) -> list[Candidate]:
 
     visit(body, "p")
     return out
+
+
+_FALLBACK_BLOCKS = ("p", "li", "blockquote", "pre", "dd", "h2", "h3", "h4", "h5", "h6")
+
+
+def largest_block_body(root):
+    """A trafilatura-shaped `<body>` (`<p>` and `<head rend="hN">`) from the page element that directly
+    holds the most words of paragraph-like children, outside navs, asides, footers and figures; None
+    when the page has no such element. The fallback when trafilatura finds no article text."""
+    from pipeline.ingest.html_dom import in_chrome
+
+    held: Counter = Counter()
+    for el in root.iter(*_FALLBACK_BLOCKS):
+        parent = el.getparent()
+        if parent is not None and not in_chrome(el):
+            held[parent] += word_count(clean_text(el.text_content()))
+    if not held:
+        return None
+    best = max(held, key=held.get)
+    body = etree.Element("body")
+    for el in best.iter(*_FALLBACK_BLOCKS):
+        if _inside_block(el, best):
+            continue
+        text = clean_text(el.text_content())
+        if not text or in_chrome(el, stop=best):
+            continue
+        if el.tag.startswith("h"):
+            etree.SubElement(body, "head", rend=el.tag).text = text
+        else:
+            etree.SubElement(body, "p").text = text
+    return body if len(body) else None
+
+
+def _inside_block(el, stop) -> bool:
+    """`el` sits inside another paragraph-like element below `stop` (`<li><p>`: the `<li>` is read)."""
+    for anc in el.iterancestors():
+        if anc is stop:
+            return False
+        if anc.tag in _FALLBACK_BLOCKS:
+            return True
+    return False
