@@ -8,7 +8,8 @@ with `pipeline.segment.segment_article`; the result is scored against `<id>.silv
 `headings` + `paragraphs` as a bag of lower-cased tokens; headings as normalised exact matches).
 A *failure* is any exception on a page whose silver labels hold body text. Heading F1 is averaged over
 the pages with 2 or more silver headings; *invented* counts predicted headings on pages with none.
-Languages come from `manifest.jsonl` (`en-US` -> `en`, no tag -> `none`). Only figures are printed
+Languages come from `manifest.jsonl` (`en-US` -> `en`, no tag -> `none`); scripts from the letters of the
+silver body text (`script_of`), since many pages carry no language tag. Only figures are printed
 and logged, never the pages' text (except the failure messages and headings with `--verbose`).
 """
 
@@ -19,7 +20,8 @@ import json
 import statistics
 import time
 import traceback
-from collections import defaultdict
+import unicodedata
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from pipeline.config import RunConfig, load_config
@@ -30,6 +32,7 @@ from pipeline.segment import segment_article
 REPO = Path(__file__).resolve().parents[2]
 SILVER = REPO.parent / "shared" / "articles" / "silver"
 NAN = float("nan")
+PER_LANGUAGE_METRICS = ("pages", "failures", "body_f1", "heading_f1", "invented", "invented_pages")
 MIN_HEADINGS = 2  # heading F1 is averaged over pages with at least this many silver headings
 
 
@@ -45,6 +48,22 @@ def read_manifest(silver: Path) -> dict[str, str]:
         return {}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return {row["id"]: language(row.get("lang")) for row in rows}
+
+
+def script_of(text: str) -> str:
+    """The main writing system of a text, from its letters' Unicode names: latin, cyrillic, greek,
+    arabic, hangul, han (Chinese), kana (Japanese, when kana are a tenth of the letters or more)..."""
+    names = {"HIRAGANA": "kana", "KATAKANA": "kana", "CJK": "han"}
+    counts: Counter = Counter()
+    for ch in text:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "OTHER").split()[0]
+            counts[names.get(name, name.lower())] += 1
+    if not counts:
+        return "none"
+    if counts["kana"] >= 0.1 * sum(counts.values()):
+        return "kana"
+    return counts.most_common(1)[0][0]
 
 
 def segment_page(page: Path, config: RunConfig, method: str) -> dict:
@@ -69,7 +88,7 @@ def score_page(page: Path, labels: dict, config: RunConfig, method: str) -> dict
     return {"page": page.stem, "body_f1": body, "heading_p": hp, "heading_r": hr, "heading_f1": hf,
             "n_gold_headings": len(labels.get("headings", [])), "n_pred_headings": len(predicted),
             "has_body": bool(gold_body.strip()), "error": error, "traceback": trace, "predicted": predicted,
-            "gold_headings": labels.get("headings", [])}
+            "gold_headings": labels.get("headings", []), "script": script_of(gold_body)}
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -120,26 +139,26 @@ def evaluate(silver: Path, method: str, langs: set[str] | None, verbose: bool) -
     return rows, manifest
 
 
-def by_language(rows: list[dict]) -> dict[str, dict]:
-    """Figures per language, most pages first."""
+def by_group(rows: list[dict], field: str) -> dict[str, dict]:
+    """Figures per value of `field` (`lang` or `script`), most pages first."""
     groups: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        groups[row["lang"]].append(row)
+        groups[row[field]].append(row)
     return {lang: summarise(g) for lang, g in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))}
 
 
-def print_table(overall: dict, per_lang: dict[str, dict]) -> None:
-    """The summary row and one row per language."""
-    header = f"{'lang':6s} {'pages':>5s} {'fail':>4s} {'body F1':>8s} {'head F1':>8s} {'(pages)':>7s} " \
-             f"{'invented':>8s} {'(pages w/o)':>11s}"
+def print_table(overall: dict, groups: dict[str, dict], name: str = "lang") -> None:
+    """The summary row and one row per group (language or script)."""
+    header = f"{name:8s} {'pages':>5s} {'fail':>4s} {'body F1':>8s} {'head F1':>8s} {'(pages)':>7s} " \
+             f"{'invented':>8s} {'on pages':>8s} {'(of w/o)':>8s}"
     print(header)
     print("-" * len(header))
-    for name, f in [("all", overall), *per_lang.items()]:
-        print(f"{name:6s} {f['pages']:5d} {f['failures']:4d} {f['body_f1']:8.3f} {f['heading_f1']:8.3f} "
-              f"{f['heading_pages']:7d} {f['invented']:8d} {f['pages_without']:11d}")
+    for group, f in [("all", overall), *groups.items()]:
+        print(f"{group:8s} {f['pages']:5d} {f['failures']:4d} {f['body_f1']:8.3f} {f['heading_f1']:8.3f} "
+              f"{f['heading_pages']:7d} {f['invented']:8d} {f['invented_pages']:8d} {f['pages_without']:8d}")
 
 
-def log_mlflow(method: str, overall: dict, per_lang: dict[str, dict], seconds: float) -> None:
+def log_mlflow(method: str, overall: dict, groups: dict[str, dict], seconds: float) -> None:
     """Log the figures to ./mlflow.db, experiment `article-structure`."""
     import mlflow
 
@@ -149,10 +168,9 @@ def log_mlflow(method: str, overall: dict, per_lang: dict[str, dict], seconds: f
         mlflow.log_params({"format": "html", "pages": "silver", "method": method,
                            "min_headings": MIN_HEADINGS})
         metrics = {f"silver.html.{k}": float(v) for k, v in overall.items()}
-        for lang, figures in per_lang.items():
-            metrics.update({f"silver.html.{lang}.{k}": float(v) for k, v in figures.items()
-                            if k in ("pages", "failures", "body_f1", "heading_f1", "invented")
-                            and v == v})  # NaN (no page with headings) is left out
+        for group, figures in groups.items():
+            metrics.update({f"silver.html.{group}.{k}": float(v) for k, v in figures.items()
+                            if k in PER_LANGUAGE_METRICS and v == v})  # NaN (no page with headings) left out
         metrics["silver.html.seconds"] = seconds
         mlflow.log_metrics(metrics)
 
@@ -169,14 +187,18 @@ def main() -> None:
     start = time.perf_counter()
     rows, _ = evaluate(args.silver, args.method, set(args.lang) if args.lang else None, args.verbose)
     seconds = time.perf_counter() - start
-    overall, per_lang = summarise(rows), by_language(rows)
-    print_table(overall, per_lang)
+    overall, per_lang, per_script = summarise(rows), by_group(rows, "lang"), by_group(rows, "script")
+    print_table(overall, per_lang, "lang")
+    print()
+    print_table(overall, per_script, "script")
     for row in rows:
         if row["error"] and row["has_body"]:
             print(f"FAILED {row['page']} ({row['lang']}): {row['error']}")
     print(f"{seconds:.0f} s")
     if args.mlflow:
-        log_mlflow(args.method, overall, per_lang, seconds)
+        groups = {f"lang.{k}": v for k, v in per_lang.items()}
+        groups.update({f"script.{k}": v for k, v in per_script.items()})
+        log_mlflow(args.method, overall, groups, seconds)
 
 
 if __name__ == "__main__":
