@@ -4,7 +4,9 @@
 
 1. **Parse** the page with lxml; nothing parseable gives an empty result, never an exception.
 2. **Extract** the main content with trafilatura (`bare_extraction` with formatting and links kept,
-   comments left out) and flatten its XML into candidate blocks (`html_blocks`).
+   comments left out) and flatten its XML into candidate blocks (`html_blocks`). Where that gives no
+   article text, steps 2-5 are run again with the next of `EXTRACTION_MODES`: trafilatura's
+   `favor_recall`, the page's largest text block, trafilatura's baseline.
 3. **Locate** each block in the original page (`html_dom.DomIndex`). From that: the *article root*
    (the deepest element holding 80 % of the body words) and the *body containers* (the kinds of element,
    tag + class words, that directly hold at least 15 % of the body words).
@@ -20,7 +22,9 @@
 
 Everything removed that was extracted is listed in `Parsed.dropped` with its reason, in reading order.
 No rule names a site or a site's class: they use HTML semantics, the page's own structure, and the
-wording of page furniture ("Related", "Read more:", "Sign up for ...").
+wording of page furniture ("Related", "Read more:", "Sign up for ...", and the same labels in other
+languages). Word counts and sentence ends hold in any script (`wordcount`): a Chinese or Japanese
+paragraph is not one "word".
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ Trafilatura (with `include_formatting` and `include_links`) returns a small XML 
 `<p>`, `<list><item>`, `<quote>`, `<table><row><cell>`, inline `<hi rend="#b">` and `<ref>`, `<lb/>`.
 Each paragraph-like element becomes one candidate per line (a `<lb/>`, i.e. a `<br>` of the page, starts
 a new one: lines set apart on the page are read as separate blocks); list items, quotes and table rows
-are paragraphs; inline text between blocks is a paragraph of its own.
+are paragraphs; inline text between blocks is a paragraph of its own. A table whose cells hold
+paragraphs or headings (a layout table) is read as a container. First, a sentence that
+trafilatura cut at a link or an emphasis is glued back (`glue_split_paragraphs`). `largest_block_body`
+builds the same kind of tree from the page itself, for when trafilatura finds nothing.
 """
 
 from __future__ import annotations
