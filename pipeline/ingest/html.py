@@ -4,7 +4,9 @@
 
 1. **Parse** the page with lxml; nothing parseable gives an empty result, never an exception.
 2. **Extract** the main content with trafilatura (`bare_extraction` with formatting and links kept,
-   comments left out) and flatten its XML into candidate blocks (`html_blocks`).
+   comments left out) and flatten its XML into candidate blocks (`html_blocks`). Where that gives no
+   article text, steps 2-5 are run again with the next of `EXTRACTION_MODES`: trafilatura's
+   `favor_recall`, the page's largest text block, trafilatura's baseline.
 3. **Locate** each block in the original page (`html_dom.DomIndex`). From that: the *article root*
    (the deepest element holding 80 % of the body words) and the *body containers* (the kinds of element,
    tag + class words, that directly hold at least 15 % of the body words).
@@ -20,7 +22,9 @@
 
 Everything removed that was extracted is listed in `Parsed.dropped` with its reason, in reading order.
 No rule names a site or a site's class: they use HTML semantics, the page's own structure, and the
-wording of page furniture ("Related", "Read more:", "Sign up for ...").
+wording of page furniture ("Related", "Read more:", "Sign up for ...", and the same labels in other
+languages). Word counts and sentence ends hold in any script (`wordcount`): a Chinese or Japanese
+paragraph is not one "word".
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ import copy
 import re
 from collections import Counter
 
-from pipeline.ingest.html_blocks import Candidate, body_to_candidates
+from lxml import etree
+
+from pipeline.ingest.html_blocks import Candidate, body_to_candidates, largest_block_body
 from pipeline.ingest.html_dom import (
     HEADING_TAGS,
     DomIndex,
@@ -43,14 +49,17 @@ from pipeline.ingest.html_dom import (
 from pipeline.ingest.html_meta import find_description, find_title, load_dom
 from pipeline.ingest.html_rules import (
     is_all_caps_line,
+    is_not_heading,
     is_widget_heading,
     looks_like_heading_text,
     promo_reason,
 )
 from pipeline.ingest.parsed import Parsed
+from pipeline.ingest.wordcount import ends_sentence, word_count
 from pipeline.records import Block, Dropped
 
 MAIN_SHARE = 0.15  # a container kind directly holding this share of the body words is a body container
+SHORT_PAGE_SHARE = 0.8  # a page without prose is kept when its blocks hold this share of its shown words
 ROOT_SHARE = 0.8  # the article root holds this share of the body words
 # Class / id words of elements styled as sub-headings (`<p class="subhead">`, `<div class="crosshead">`).
 HEADING_CLASS = re.compile(r"(?:^|[-_\s])(?:sub-?head\w*|cross-?head\w*|inter-?title\w*|section-?title|"
@@ -59,33 +68,52 @@ HEADING_CLASS = re.compile(r"(?:^|[-_\s])(?:sub-?head\w*|cross-?head\w*|inter-?t
 STANDFIRST_CLASS = re.compile(r"(?:^|[-_\s])(?:dek|standfirst|sub-?headline|subtitle|strapline|summary|"
                               r"description|excerpt|deck)(?:$|[-_\s])", re.I)
 _LETTER_OR_DIGIT = re.compile(r"\w")
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 
 
 def parse_html(html: str, *, max_heading_words: int = 16) -> Parsed:
     """Title, standfirst, body blocks (paragraphs and sub-headings in reading order) and dropped blocks.
 
-    A page with no article text gives no blocks; unparseable input gives an empty result."""
+    The extraction modes of `EXTRACTION_MODES` are tried in turn until one gives article text (a
+    paragraph that survives the rules). A page with no article text gives no blocks; unparseable input
+    gives an empty result."""
     root = load_dom(html)
     if root is None:
         return Parsed(None, None, [], [])
     title = find_title(root)
-    page = _Page.extract(root)
-    if page is None:
-        return Parsed(title, None, [], [])
-    return _Rules(page, title, find_description(root), max_heading_words).run()
+    description = find_description(root)
+    parsed = Parsed(title, None, [], [])
+    for mode in EXTRACTION_MODES:
+        page = _Page.extract(root, mode)
+        if page is None:
+            continue
+        parsed = _Rules(page, title, description, max_heading_words).run()
+        if any(b.kind == "paragraph" for b in parsed.blocks):
+            break
+    return parsed
 
 
 # --------------------------------------------------------------------------- extraction
 
 
-def extract_body(root):
-    """Trafilatura's main-content tree of the page (the `<body>` of its XML), or None."""
+# Trafilatura's precise extraction first; where it finds no article text, its recall-oriented one; then
+# the largest text block of the page (`html_blocks.largest_block_body`); then trafilatura's baseline
+# (text of the `<article>`, the paragraphs, or the whole `<body>`).
+EXTRACTION_MODES = ("precision", "recall", "largest block", "baseline")
+
+
+def extract_body(root, mode: str = "precision"):
+    """Trafilatura's main-content tree of the page (the `<body>` of its XML) in `mode` (one of
+    `EXTRACTION_MODES`), or None."""
     import trafilatura
 
     try:
+        if mode == "largest block":
+            return largest_block_body(root)
+        if mode == "baseline":
+            return _one_paragraph_a_line(trafilatura.baseline(copy.deepcopy(root))[0])
         doc = trafilatura.bare_extraction(
             copy.deepcopy(root),
+            favor_recall=mode == "recall",
             include_formatting=True,
             include_links=True,
             include_comments=False,
@@ -98,12 +126,27 @@ def extract_body(root):
     return getattr(doc, "body", None) if doc is not None else None
 
 
+def _one_paragraph_a_line(body):
+    """Trafilatura's baseline may give text blocks as lines of one `<p>`: one `<p>` a line instead."""
+    for p in list(body.iter("p")):
+        lines = [line for line in (p.text or "").split("\n") if line.strip()]
+        if len(p) or len(lines) < 2:
+            continue
+        for line in reversed(lines):
+            new = etree.Element("p")
+            new.text = line
+            p.addnext(new)
+        p.getparent().remove(p)
+    return body
+
+
 class _Page:
     """The page, its extracted candidates, and where they sit in it."""
 
-    def __init__(self, root, cands: list[Candidate]) -> None:
+    def __init__(self, root, cands: list[Candidate], mode: str = "precision") -> None:
         self.root = root
         self.cands = cands
+        self.mode = mode
         self.index = DomIndex(root)
         position = -1
         for n, c in enumerate(cands):
@@ -132,13 +175,20 @@ class _Page:
         if by_kind:
             self.main_kinds.add(by_kind.most_common(1)[0][0])
         self.main_parent = max(self.parent_count, key=self.parent_count.get) if self.parent_count else None
+        # body blocks directly under each element, a list of body paragraphs counting as one block
+        self.block_count: Counter = Counter(self.parent_count)
+        for lst in {_outer_list(node) for node, _ in weights} - {node for node, _ in weights}:
+            if lst.getparent() is not None:
+                self.block_count[lst.getparent()] += 1
 
     @classmethod
-    def extract(cls, root) -> _Page | None:
-        cands = body_to_candidates(extract_body(root))
+    def extract(cls, root, mode: str = "precision") -> _Page | None:
+        """The page's candidates as extracted in `mode`, stitched where the body was split; None when
+        the extraction found nothing."""
+        cands = body_to_candidates(extract_body(root, mode))
         if not cands:
             return None
-        page = cls(root, cands)
+        page = cls(root, cands, mode)
         return page.stitched() or page
 
     def stitched(self) -> _Page | None:
@@ -166,10 +216,10 @@ class _Page:
             for child in list(el):
                 target[0].append(child)
             el.getparent().remove(el)
-        cands = body_to_candidates(extract_body(clone))
+        cands = body_to_candidates(extract_body(clone, self.mode))
         if _words(cands) <= _words(self.cands):
             return None
-        return _Page(clone, cands)
+        return _Page(clone, cands, self.mode)
 
     # ----------------------------------------------------------------- where blocks sit
 
@@ -184,9 +234,10 @@ class _Page:
                    for main_tag, main_words in self.main_kinds)
 
     def in_body_container(self, node) -> bool:
-        """In a body-container kind, or in an element that directly holds two or more body paragraphs."""
+        """In a body-container kind, or in an element that directly holds two or more body blocks
+        (paragraphs, or lists of body paragraphs)."""
         parent = node.getparent()
-        return parent is not None and (self.in_main_kind(node) or self.parent_count[parent] >= 2)
+        return parent is not None and (self.in_main_kind(node) or self.block_count[parent] >= 2)
 
     def chrome(self, node) -> str | None:
         """`caption`, `chrome` or `header` (see `html_dom.in_chrome`) for a node of the article root, looked
@@ -209,7 +260,7 @@ def _words(cands: list[Candidate]) -> int:
 def _paragraph_rich(el) -> bool:
     words = 0
     for p in el.iter("p"):
-        n = len(text_of(p).split())
+        n = word_count(text_of(p))
         if n >= 8 and link_share(p) <= 0.3:
             words += n
     return words >= 40
@@ -316,7 +367,7 @@ class _Rules:
         with a standfirst class (`dek`, `standfirst`, `subtitle`...), shown above the first body paragraph
         outside the body containers. Any body block equal to it is removed.
         """
-        titles = {key(self.title or "")} | {key(text_of(h)) for h in self.page.root.iter("h1")}
+        titles = {key(self.title or "")} | self._headline_h1s()
         titles.discard("")
         desc = key(self.description)
         out: list[Candidate] = []
@@ -331,7 +382,7 @@ class _Rules:
                 if desc and _same_text(k, desc) and not (c.node is not None and self._among_body(c.node)):
                     self.standfirst = c.text
                     continue
-                if c.kind == "heading" and c.words > self.max_words and c.text.rstrip()[-1:] in ".!?\"”'’":
+                if c.kind == "heading" and c.words > self.max_words and ends_sentence(c.text):
                     self.standfirst = c.text
                     continue
             if c.kind == "paragraph" and not c.bold_only:
@@ -343,6 +394,13 @@ class _Rules:
             sk = key(self.standfirst)
             out = [c for c in out if key(c.text) != sk]
         return out
+
+    def _headline_h1s(self) -> set[str]:
+        """The keys of the `<h1>`s that may be the page's headline: the first one, and those that are
+        (part of) the title. A page with several `<h1>`s may use the others for its sections."""
+        h1s = [k for k in (key(text_of(h)) for h in self.page.root.iter("h1")) if k]
+        title = key(self.title or "")
+        return set(h1s[:1]) | {k for k in h1s if title and k in title}
 
     def _among_body(self, node) -> bool:
         parent = node.getparent()
@@ -364,7 +422,7 @@ class _Rules:
                 if pos <= self.page.index.position(h1) or pos >= limit:
                     continue
                 words = f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}"
-                if STANDFIRST_CLASS.search(words) and 8 <= len(text_of(el).split()) <= 80:
+                if STANDFIRST_CLASS.search(words) and 8 <= word_count(text_of(el)) <= 80:
                     candidates.append(el)
                     break
         for el in candidates:
@@ -441,8 +499,8 @@ class _Rules:
                     if c.link_share >= 0.9:
                         box = c.node.getparent()
                     continue
-                too_long = c.words > self.max_words and bool(_SENTENCE_END.search(c.text))
-                if too_long or c.words > 2 * self.max_words:
+                too_long = c.words > self.max_words and ends_sentence(c.text)
+                if too_long or c.words > 2 * self.max_words or is_not_heading(c.text):
                     c.kind = "paragraph"
             elif self._heading_like(c, out[-1] if out else None, nxt):
                 c.kind, c.level = "heading", 6
@@ -460,6 +518,8 @@ class _Rules:
 
     def _heading_like(self, c: Candidate, prev: Candidate | None, nxt: Candidate | None) -> bool:
         if c.source not in ("p", "quote") or not looks_like_heading_text(c.text, self.max_words):
+            return False
+        if is_not_heading(c.text):
             return False
         if c.text.lower().startswith("by ") or (prev is not None and prev.kind == "heading"):
             return False
@@ -505,13 +565,23 @@ class _Rules:
 
     def _require_prose(self, cands: list[Candidate]) -> list[Candidate]:
         """Rule *no article*: a page whose blocks are all fragments (no paragraph of 8+ words, none of
-        4+ words ending like a sentence) has no article text: a menu, a link list, a placeholder."""
-        if any(c.kind == "paragraph" and (c.words >= 8 or (c.words >= 4 and _SENTENCE_END.search(c.text)))
+        4+ words ending like a sentence) has no article text: a menu, a link list, a placeholder.
+        Unless the fragments are (nearly) all the text the page shows: a page that is just short."""
+        if any(c.kind == "paragraph" and (c.words >= 8 or (c.words >= 4 and ends_sentence(c.text)))
                for c in cands):
+            return cands
+        if cands and self._all_the_page_says(cands):
             return cands
         for c in cands:
             self.drop(c, "no article text")
         return []
+
+    def _all_the_page_says(self, cands: list[Candidate]) -> bool:
+        """The blocks hold `SHORT_PAGE_SHARE` or more of the words the page's `<body>` shows."""
+        body = self.page.root.find("body")
+        shown = word_count(text_of(body if body is not None else self.page.root))
+        words = sum(c.words for c in cands)
+        return any(c.kind == "paragraph" for c in cands) and words >= SHORT_PAGE_SHARE * shown
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -521,7 +591,7 @@ def _same_text(a: str, b: str) -> bool:
     if a == b:
         return True
     short, long = sorted((a, b), key=len)
-    return len(short.split()) >= 8 and long.startswith(short[: max(len(short) - 12, 1)])
+    return word_count(short) >= 8 and long.startswith(short[: max(len(short) - 12, 1)])
 
 
 def _caption_list(node) -> bool:
@@ -536,6 +606,13 @@ def _caption_list(node) -> bool:
                                  or (prev.find(".//img") is not None and not text_of(prev)))
 
 
+def _outer_list(node):
+    """The outermost list (`<ul>`, `<ol>`, `<dl>`) holding `node`, or `node` itself when none does: a
+    list stands in the body as one block."""
+    lists = [a for a in node.iterancestors() if a.tag in ("ul", "ol", "dl")]
+    return lists[-1] if lists else node
+
+
 def _list_label(node) -> str | None:
     """The short text just before the list holding `node` (`<h3>More stories</h3><ul>...`), if any."""
     lst = next((a for a in node.iterancestors() if a.tag in ("ul", "ol")), None)
@@ -544,7 +621,7 @@ def _list_label(node) -> str | None:
         if isinstance(prev.tag, str):
             text = text_of(prev)
             if text:
-                return text if len(text.split()) <= 8 else None
+                return text if word_count(text) <= 8 else None
         prev = prev.getprevious()
     return None
 

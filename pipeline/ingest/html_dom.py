@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from pipeline.ingest.html_meta import clean_text
+from pipeline.ingest.wordcount import word_count
 
 # Elements whose text is indexed (the innermost one holding a block's text is its match).
 INDEXED_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "blockquote", "figcaption",
@@ -68,7 +69,7 @@ class DomIndex:
             if el.tag == "img":
                 for attr in ("alt", "title"):
                     k = key(el.get(attr) or "")
-                    if len(k.split()) >= 4:
+                    if word_count(k) >= 4:
                         self.captions.add(k)
             if el.tag not in INDEXED_TAGS:
                 continue
@@ -78,7 +79,7 @@ class DomIndex:
             k = key(text)
             if not k:
                 continue
-            if el.tag == "figcaption" and len(k.split()) >= 4:
+            if el.tag == "figcaption" and word_count(k) >= 4:
                 self.captions.add(k)
             keys = {k}
             if len(el):  # child elements: also the text with a space at each tag (`<li>a</li><li>b</li>`)
@@ -114,7 +115,7 @@ class DomIndex:
     def is_caption(self, text: str) -> bool:
         """The text repeats an image's alt / title text or a `<figcaption>`: a photo caption."""
         k = key(text)
-        if len(k.split()) < 4:
+        if word_count(k) < 4:
             return False
         return k in self.captions or any(c.startswith(k) and len(c) - len(k) <= 3 for c in self.captions)
 

@@ -10,6 +10,8 @@ import re
 from lxml import etree
 from lxml import html as lxml_html
 
+from pipeline.ingest.wordcount import word_count
+
 _SPACE = re.compile(r"\s+")
 # `Headline | Section | Site`, `Headline - Site`, `Headline — Site`, `Headline :: Site`, `Headline · Site`.
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|•|»)\s+")
@@ -72,7 +74,7 @@ def strip_site_suffix(title: str, site_name: str = "") -> str:
     while len(pieces) > 1:
         last = pieces[-1].strip()
         rest = pieces[0] + "".join(sep + piece for sep, piece in zip(seps, pieces[1:-1], strict=False))
-        if len(rest.split()) < 3 or not (len(last.split()) <= 4 or last.lower() == site):
+        if word_count(rest) < 3 or not (word_count(last) <= 4 or last.lower() == site):
             break
         pieces, seps = pieces[:-1], seps[:-1]
     return clean_title(pieces[0] + "".join(sep + piece for sep, piece in zip(seps, pieces[1:], strict=False)))
@@ -92,7 +94,7 @@ def find_title(root: lxml_html.HtmlElement) -> str | None:
     title_el = root.find(".//title")
     page_title = clean_title(title_el.text_content()) if title_el is not None else ""
     h1s = [clean_text(h.text_content()) for h in root.iter("h1")]
-    h1s = [h for h in h1s if h and len(h.split()) >= 2]
+    h1s = [h for h in h1s if h and word_count(h) >= 2]
     for h1 in h1s:
         if page_title and h1.lower() in page_title.lower():
             return h1

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from pipeline.ingest.wordcount import word_count
+
 # Headings that label page furniture, not a part of the article: recirculation ("Related", "More from
 # X", "Read more"), sharing, sign-ups, ads, comments, galleries, review boxes, tags and bylines.
 WIDGET_HEADING = re.compile(
@@ -33,6 +35,32 @@ WIDGET_HEADING = re.compile(
     )[\s.:!?…]*$""",
     re.I | re.X,
 )
+
+# The same furniture labels in other languages (Portuguese, Spanish, French, German, Italian, Russian,
+# Indonesian, Chinese, Japanese, Korean): "read also", "related articles", "you may also like",
+# "most read", "comments".
+WIDGET_HEADING_INTL = re.compile(
+    r"""^(?:
+        (?:leia|veja|lea|lee|lire|leggi|baca)\s+(?:tamb[eé]m|tambi[eé]n|aussi|anche|juga|mais|m[aá]s)
+      | (?:à|a)\s+lire\s+(?:aussi|[ée]galement)|sur\s+le\s+m[eê]me\s+sujet|(?:articles?|sujets?)\s+li[ée]s?
+      | voc[eê]\s+(?:tamb[eé]m\s+)?(?:pode|poder[aá])\s+(?:gostar|se\s+interessar)
+      | (?:te|le)\s+puede\s+interesar|(?:not[ií]cias|mat[eé]rias|art[ií]culos|artigos|articoli)\s+
+        (?:relacionad[oa]s|correlat[ie]|relacionad[oa]s)
+      | (?:mais|m[aá]s|les\s+plus|pi[uù])\s+(?:lid[oa]s|le[ií]d[oa]s|lus|lett[ie]|vist[oa]s)
+      | potrebbe\s+interessarti|ti\s+potrebbe\s+interessare
+      | lesen\s+sie\s+(?:auch|mehr)|mehr\s+zum\s+thema|das\s+k[öo]nnte\s+sie\s+auch\s+interessieren
+      | meistgelesen|kommentare|commentaires|coment[aá]rios|commenti|comentarios
+      | (?:читайте|смотрите)\s+(?:также|еще|ещё)|по\s+теме|похожие\s+(?:статьи|новости|материалы|записи)
+      | популярное|комментарии|реклама|berita\s+terkait|artikel\s+terkait
+      | 相关(?:阅读|文章|新闻|推荐)|推荐阅读|延伸阅读|热门(?:文章|新闻)|猜你喜欢
+      | 関連記事|あわせて読みたい|人気記事|おすすめ記事|こちらもおすすめ
+      | 관련\s*기사|많이\s*본\s*뉴스|인기\s*기사
+    )[\s.:!?…。：]*$""",
+    re.I | re.X,
+)
+# A line that cannot be a sub-heading whatever its markup: wholly in brackets (a photo credit
+# "[Photo: ...]", an aside "(UNDERSTATEMENT OF THE YEAR)"), a bare address, or a byline.
+NOT_HEADING = re.compile(r"^\s*(?:\[[^\[\]]*\]|\([^()]*\)|(?:https?://|www\.)\S+|by\s+[A-Z]\S*\s.*)\s*$")
 
 # A short line that points elsewhere: "Related: ...", "[Read: ...]", "(Graphic: ... - here)", "READ MORE".
 PROMO_LINE = re.compile(
@@ -65,12 +93,21 @@ CREDIT = re.compile(
     )[\s.)\]]*$""",
     re.I | re.X,
 )
-_SENTENCE_END = re.compile(r"[.;,]$")
+# A line ending in a full stop, comma or semicolon (Latin, CJK full-width and ideographic, Arabic) is a
+# sentence or a fragment of one, not a heading.
+_SENTENCE_END = re.compile("[.;,\u3002\uff0c\uff1b\u3001\u060c\u061b]$")
 _LETTERS = re.compile(r"[^\W\d_]")
 
 
 def is_widget_heading(text: str) -> bool:
-    return bool(WIDGET_HEADING.match(text.strip()))
+    """A label of page furniture ("Related", "More from ...", "Leia também", "Читайте также")."""
+    t = text.strip()
+    return bool(WIDGET_HEADING.match(t) or WIDGET_HEADING_INTL.match(t))
+
+
+def is_not_heading(text: str) -> bool:
+    """A line that is never a sub-heading: in brackets, a bare URL, a byline (`NOT_HEADING`)."""
+    return bool(NOT_HEADING.match(text))
 
 
 def promo_reason(text: str, words: int, link_share: float) -> str | None:
@@ -95,8 +132,8 @@ def is_all_caps_line(text: str) -> bool:
 
 def looks_like_heading_text(text: str, max_words: int) -> bool:
     """Short, not a sentence fragment (no trailing comma / semicolon / period), has letters."""
-    words = text.split()
-    if not words or len(words) > max_words:
+    words = word_count(text)
+    if not words or words > max_words:
         return False
     if _SENTENCE_END.search(text.strip()) and not text.strip().endswith("..."):
         return False
