@@ -231,6 +231,11 @@ def _print_corpus_summary(result, args: argparse.Namespace) -> int:
           f"peak RSS {result.peak_rss_mb:.0f} MB)")
     print(f"results:     {result.output / 'sections'}/ ({result.parts} part files), "
           f"{result.output / 'errors.parquet'}")
+    if result.recomputed:
+        parts = result.recomputed_because
+        more = f" and {len(parts) - 6} more" if len(parts) > 6 else ""
+        because = f"{', '.join(parts[:6])}{more} changed" if parts else "their content changed"
+        print(f"recomputed:  {result.recomputed} articles done before, because {because} (see keys.json)")
     shown = show_errors(result.errors)
     for line in shown:
         print(f"failed:      {line}")

@@ -164,3 +164,37 @@ def test_change_to_a_module_the_topics_method_calls_recomputes_segments(tmp_path
     second = run_copy(src, config, corpus, out, tmp_path / "cache")
     assert (second["skipped"], second["done"]) == (0, 3), "segments kept from the code before the change"
     assert second["cache"]["cache.segment.misses"] == 3 and "segment.code" in second["recomputed_because"]
+
+
+def test_same_reference_in_a_second_store_loads_that_store_s_model(store, tmp_path):
+    from pipeline import tracking
+    from pipeline.score.models import load_classifier
+    from tests.tools.tiny_models import tracking_config
+
+    other = tmp_path / "other-store"
+    assert register_tiny(other, NAME, tiny_tone(flip=True)) == "1"  # version 1 here is the flipped one
+    text = [PARAGRAPHS[0]]
+    tracking.connect(tracking_config(store))
+    first = load_classifier(f"models:/{NAME}/1").predict_proba(text)
+    tracking.connect(tracking_config(other))
+    second = load_classifier(f"models:/{NAME}/1").predict_proba(text)
+    assert not np.allclose(first, second), "the first store's model was returned for the second store"
+    assert np.allclose(second, expected_probs(other, "1", text))
+
+
+def test_training_reuse_needs_the_same_code_and_libraries(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    from pipeline.training.api import train_from_config
+
+    overrides = [f"tracking.uri=sqlite:///{tmp_path / 'mlflow.db'}", f"tracking.artifact_root={tmp_path}",
+                 f"data.root={REPO / 'pipeline' / 'data' / 'train'}", "model.kind=baseline",
+                 "register.name=tone-reuse"]
+    config = str(REPO / "configs" / "train" / "example-tone.yaml")
+    first = train_from_config(config, overrides)
+    assert train_from_config(config, overrides)["reused"] is True  # same config, data and code
+
+    real = metadata.version
+    monkeypatch.setattr(metadata, "version", lambda name: "99.0" if name == "scikit-learn" else real(name))
+    upgraded = train_from_config(config, overrides)
+    assert upgraded["reused"] is False and str(upgraded["version"]) == str(int(first["version"]) + 1)
