@@ -29,9 +29,10 @@ from typing import Any
 from pipeline.errors import ModelError
 
 PACKAGE = "pipeline"
-#: Modules that never change a number (tracking, messages, signals, reports): left out of code keys.
+#: Modules that never change a number (tracking, messages, signals, reports, these keys themselves):
+#: left out of code keys.
 NO_RESULT_CODE = ("pipeline", "pipeline.tracking", "pipeline.errors", "pipeline.interrupts", "pipeline.cli",
-                  "pipeline.report", "pipeline.bench", "pipeline.progress")
+                  "pipeline.report", "pipeline.bench", "pipeline.progress", "pipeline.keys")
 #: The third-party libraries whose version can change a stage's output.
 LIBRARIES = {
     "segment": ("trafilatura", "lxml", "numpy", "torch", "transformers", "tokenizers"),
@@ -237,6 +238,8 @@ def resolve_model(reference: str) -> ResolvedModel:
 
             name = text.removeprefix("models:/")
             versions = mlflow.MlflowClient().search_model_versions(f"name = '{name}'")
+            if not versions:
+                raise ModelError(f"model {text} has no registered version in {_store()}: train it first")
             version = max(versions, key=lambda v: int(v.version))
         pinned = f"models:/{version.name}/{version.version}"
         return ResolvedModel(text, pinned, f"{_store()}|{pinned}|run={version.run_id}", pinned)
