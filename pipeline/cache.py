@@ -3,9 +3,10 @@
 A stage's output is looked up under ``(stage, config_hash, content_key)``:
 
 - ``segment``: the ingest + segment output of one document, keyed by a hash of its format and text,
-  under a hash of the ingest and segment config and of the ingest/segment code;
-- ``tone`` / ``stance``: the scores of one section, keyed by a hash of the section's text, under a
-  hash of the model identity and the scoring settings (and, for stance, the targets).
+  under the segment stage key (`pipeline.keys.segment_key`: config, code, libraries, precision, encoder);
+- ``tone`` / ``stance``: the scores of one section, keyed by a hash of the section's text, under the
+  score stage key (`pipeline.keys.score_key`: the resolved model, the scoring settings and, for
+  stance, the targets, code, libraries, precision).
 
 So changing only the stance targets recomputes stance and nothing else. Values are JSON, compressed.
 SQLite commits atomically, so a process killed with ``kill -9`` leaves the cache usable (it loses at
@@ -14,15 +15,17 @@ most the entries of the batch it was working on). Hits and misses are counted fo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from pipeline.keys import code_digest, config_digest, digest
+
+__all__ = ["StageCache", "code_digest", "config_digest", "digest"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stage_cache (
@@ -33,42 +36,6 @@ CREATE TABLE IF NOT EXISTS stage_cache (
     PRIMARY KEY (stage, config, key)
 ) WITHOUT ROWID
 """
-
-
-def digest(*parts: str | bytes) -> str:
-    """A 128-bit hex digest of the parts (each length-prefixed, so ("ab", "c") != ("a", "bc"))."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8") if isinstance(part, str) else part
-        h.update(len(data).to_bytes(8, "little"))
-        h.update(data)
-    return h.hexdigest()[:32]
-
-
-def config_digest(data: Any) -> str:
-    """The digest of a JSON-able value, independent of key order."""
-    return digest(json.dumps(data, sort_keys=True, ensure_ascii=False, default=str))
-
-
-@cache
-def code_digest(*packages: str) -> str:
-    """The digest of the source of the named modules or packages (``pipeline.ingest``, ...).
-
-    Part of every cache and resume key: a change to the code that produced a result makes it stale.
-    """
-    import importlib.util
-
-    parts: list[bytes] = []
-    for name in packages:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            parts.append(name.encode())
-            continue
-        origin = Path(spec.origin)
-        files = sorted(origin.parent.glob("*.py")) if origin.name == "__init__.py" else [origin]
-        for f in files:
-            parts += [f.name.encode(), f.read_bytes()]
-    return digest(*parts)
 
 
 class StageCache:

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", required=True, metavar="URI_OR_FOLDER", help="model URI or local folder")
     p.add_argument("--data", required=True, metavar="FILE", help="labelled JSONL, CSV or Parquet file")
+    _add_config_options(p, config_positional=False)  # tracking.uri: the store a models:/ URI is read from
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON line")
 
     p = commands.add_parser(
@@ -230,6 +231,11 @@ def _print_corpus_summary(result, args: argparse.Namespace) -> int:
           f"peak RSS {result.peak_rss_mb:.0f} MB)")
     print(f"results:     {result.output / 'sections'}/ ({result.parts} part files), "
           f"{result.output / 'errors.parquet'}")
+    if result.recomputed:
+        parts = result.recomputed_because
+        more = f" and {len(parts) - 6} more" if len(parts) > 6 else ""
+        because = f"{', '.join(parts[:6])}{more} changed" if parts else "their content changed"
+        print(f"recomputed:  {result.recomputed} articles done before, because {because} (see keys.json)")
     shown = show_errors(result.errors)
     for line in shown:
         print(f"failed:      {line}")
@@ -289,9 +295,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pipeline import api
     from pipeline.training.api import evaluate_model
 
-    result = evaluate_model(args.model, args.data)
+    config = api.load_run_config(args.config, args.overrides)
+    result = evaluate_model(args.model, args.data, config.tracking)
     if args.json:
         print(json.dumps(result))
         return 0

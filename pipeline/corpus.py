@@ -29,6 +29,7 @@ from pipeline.corpus_work import Worker, check_config, error_row
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import RawDoc, is_corpus, iter_corpus, list_corpus_files, read_document
 from pipeline.interrupts import sigterm_as_interrupt
+from pipeline.keys import changed_parts
 
 Progress = Callable[[str, int, int], None]
 DEFAULT_BATCH = 64
@@ -56,6 +57,10 @@ class CorpusResult:
     parts: int = 0
     errors: list[dict] = field(default_factory=list)
     cache: dict[str, float] = field(default_factory=dict)
+    recomputed: int = 0
+    """Articles done again that had results under another stage key or content."""
+    recomputed_because: list[str] = field(default_factory=list)
+    """The stage key parts that changed since the results this run replaced (``tone.model``, ...)."""
 
     @property
     def articles_per_s(self) -> float:
@@ -153,27 +158,44 @@ def run_corpus(
             state = out.read_state()
             _close_dead_run(state, uri)
             source = str(input_path.resolve())
+            replaced = Replaced()
             if out.has_results() and (state.get("run_hash"), state.get("input")) != (worker.run_hash, source):
-                what = "another corpus" if state.get("input") not in (None, source) else "another config"
-                out.set_aside(what)
+                other_input = state.get("input") not in (None, source)
+                replaced = Replaced(set(out.done_keys()), ["input"] if other_input else
+                                    changed_parts(state.get("config"), worker.relevant) or ["unknown"])
+                out.set_aside("another corpus" if other_input else "another config")
             name = config.run_name or default_run_name(config_path, input_path)
             tags = {"input": str(input_path), "output": str(out.root), "corpus": "true"}
             if state.get("mlflow_run_id"):
                 tags["resumes"] = state["mlflow_run_id"]
             with tracking.run(name, experiment, tags=tags) as parent:
-                run = _CorpusRun(config, worker, out, progress, total, batch_size)
+                run = _CorpusRun(config, worker, out, progress, total, batch_size, replaced)
                 result = CorpusResult(parent.info.run_id, experiment, uri, name, out.root)
                 out.write_state({"run_hash": worker.run_hash, "input": source, "config": worker.relevant,
                                  "mlflow_run_id": parent.info.run_id, "tracking_uri": uri,
                                  "started": dt.datetime.now().isoformat(timespec="seconds")})
                 tracking.log_config(config)
-                tracking.log_params({"corpus.batch_size": batch_size})
+                tracking.log_params({"corpus.batch_size": batch_size, "key.run": worker.run_hash}
+                                    | {f"key.{stage}": k.digest for stage, k in worker.keys.items()})
+                keys = {"keys": worker.relevant, "recomputed_because": replaced.because}
+                tracking.log_text(json.dumps(keys, indent=2, default=str) + "\n", "keys.json")
+                if replaced.because:
+                    tracking.set_tags({"recomputed_because": ", ".join(replaced.because)[:5000]})
                 if models:
                     tracking.set_tags({f"model.{role}": m for role, m in models.items()})
                 run.execute(itertools.chain([first], documents), result)
             return result
     finally:
         out.unlock()
+
+
+@dataclass
+class Replaced:
+    """Results set aside because a stage key changed: the ids they covered, and which key parts
+    changed (dotted names from `pipeline.keys.changed_parts`, e.g. ``tone.model``)."""
+
+    ids: set[str] = field(default_factory=set)
+    because: list[str] = field(default_factory=list)
 
 
 def _close_dead_run(state: dict, uri: str) -> None:
@@ -195,7 +217,7 @@ class _CorpusRun:
     """The loop over batches, and what is logged at its end (also when it fails)."""
 
     def __init__(self, config: RunConfig, worker: Worker, out: OutputDir, progress: Progress | None,
-                 total: int, batch_size: int) -> None:
+                 total: int, batch_size: int, replaced: Replaced | None = None) -> None:
         self.config = config
         self.worker = worker
         self.out = out
@@ -209,6 +231,8 @@ class _CorpusRun:
         self.start = time.perf_counter()
         self._last_metrics = 0.0
         self.first_scores_s: float | None = None  # seconds from process start to the first scores written
+        self.replaced = replaced or Replaced()
+        self.recomputed = {"keys": 0, "content": 0}  # articles redone: a stage key / their content changed
 
     def execute(self, documents: Iterator[RawDoc | InputError], result: CorpusResult) -> None:
         status, error = "finished", None
@@ -257,6 +281,10 @@ class _CorpusRun:
                 if key in done_keys.get(item.id, ()):
                     result.skipped += 1
                     continue
+                if item.id in self.replaced.ids:
+                    self.recomputed["keys"] += 1
+                elif item.id in done_keys:
+                    self.recomputed["content"] += 1
                 todo.append((item, key))
             done, errors = self.worker.segment_batch(todo)
             self.errors += errors
@@ -291,7 +319,16 @@ class _CorpusRun:
         first = {} if self.first_scores_s is None else {"seconds_to_first_scores": self.first_scores_s}
         return {"n_articles": self.seen, "n_done": r.done, "n_skipped": r.skipped, "n_failed": r.failed,
                 "n_sections": r.sections, "segment.n_sections": r.sections, "seconds": r.seconds,
-                "articles_per_s": r.articles_per_s, "peak_rss_mb": r.peak_rss_mb} | r.cache | first
+                "articles_per_s": r.articles_per_s, "peak_rss_mb": r.peak_rss_mb} | r.cache | first \
+            | self._recomputed()
+
+    def _recomputed(self) -> dict[str, float]:
+        """``n_recomputed``: articles done again that had results under another key or content; and
+        why: ``recomputed.<key part>`` (e.g. ``recomputed.tone.model``) and ``recomputed.content``."""
+        by_keys, by_content = self.recomputed["keys"], self.recomputed["content"]
+        self.result.recomputed, self.result.recomputed_because = by_keys + by_content, self.replaced.because
+        out = {"n_recomputed": float(by_keys + by_content), "recomputed.content": float(by_content)}
+        return out | {f"recomputed.{part}": float(by_keys) for part in self.replaced.because}
 
     def _log_metrics(self, step: int | None = None) -> None:
         from pipeline import tracking
@@ -316,6 +353,7 @@ class _CorpusRun:
                    "done": r.done, "skipped": r.skipped, "failed": r.failed, "sections": r.sections,
                    "seconds": round(r.seconds, 3), "articles_per_s": round(r.articles_per_s, 3),
                    "peak_rss_mb": round(r.peak_rss_mb, 1), "parts": r.parts, "cache": r.cache,
+                   "recomputed": metrics["n_recomputed"], "recomputed_because": self.replaced.because,
                    "mlflow_run_id": r.run_id}
         self.out.write_summary(summary)
         tracking.log_metrics(metrics, step=self.seen)

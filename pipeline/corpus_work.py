@@ -11,7 +11,7 @@ from typing import Any
 
 from pipeline import ingest as ingest_stage
 from pipeline import segment as segment_stage
-from pipeline.cache import StageCache, code_digest, config_digest, digest
+from pipeline.cache import StageCache, config_digest, digest
 from pipeline.config import RunConfig
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.ingest import RawDoc
@@ -20,8 +20,8 @@ from pipeline.records import Article, Section, Segmented
 BASE_COLUMNS = [("id", "string"), ("key", "string"), ("title", "string"), ("section_index", "int64"),
                 ("heading", "string"), ("n_paragraphs", "int64"), ("n_words", "int64"), ("method", "string"),
                 ("text", "string")]
-SEGMENT_CODE = ("pipeline.ingest", "pipeline.segment", "pipeline.records")
-SCORE_CODE = ("pipeline.score", "pipeline.models")
+MODEL_COLUMNS = {"tone": "tone_model", "stance": "stance_model"}
+"""Which model scored each row: the resolved version or folder digest (`ResolvedModel.label`)."""
 
 
 @dataclass
@@ -40,26 +40,6 @@ def error_row(doc_id: str | None, stage: str, exc: BaseException | str) -> dict:
     else:
         text = exc
     return {"id": doc_id, "stage": stage, "error": (text.strip().splitlines() or [""])[0][:2000]}
-
-
-def model_identity(uri: str) -> str:
-    """What a model URI points at now: an alias resolved to its version, a folder with its mtime."""
-    from pathlib import Path
-
-    try:
-        if uri.startswith("models:/") and "@" in uri:
-            import mlflow
-
-            name, alias = uri.removeprefix("models:/").split("@", 1)
-            version = mlflow.MlflowClient().get_model_version_by_alias(name, alias).version
-            return f"models:/{name}/{version}"
-        path = Path(uri).expanduser()
-        if path.exists():
-            stamp = max((p.stat().st_mtime_ns for p in path.rglob("*") if p.is_file()), default=0)
-            return f"{path.resolve()}@{stamp}"
-    except Exception:  # an unresolvable reference fails later, when the model is loaded
-        pass
-    return uri
 
 
 def check_config(config: RunConfig) -> None:
@@ -88,34 +68,38 @@ class Worker:
             from pipeline.score.targets import targets_from_config
 
             self.targets = targets_from_config(score.stance.targets, score.stance.case_sensitive)
-        self.relevant = self._relevant_config()
-        self.segment_hash = config_digest(self.relevant["segment"])
-        self.tone_hash = config_digest(self.relevant.get("tone"))
-        self.stance_hash = config_digest(self.relevant.get("stance"))
+        self.resolved = self._resolve_models()
+        self.keys = self._stage_keys()
+        self.relevant = {"stages": sorted(config.stages)} | {stage: k.parts for stage, k in self.keys.items()}
+        self.segment_hash = self.keys["segment"].digest
+        self.tone_hash = self.keys["tone"].digest if "tone" in self.keys else config_digest(None)
+        self.stance_hash = self.keys["stance"].digest if "stance" in self.keys else config_digest(None)
         self.run_hash = config_digest(self.relevant)
         self._models: dict[str, Any] = {}
 
-    def _relevant_config(self) -> dict:
-        """What the results depend on (and nothing else: not the experiment, run name or store)."""
+    def _resolve_models(self) -> dict[str, Any]:
+        """Each role's model resolved now (an alias to its version): what is loaded and keyed."""
+        from pipeline.keys import resolve_model
+
+        uris = {"tone": self.tone_uri, "stance": self.stance_uri}
+        return {role: resolve_model(uri) for role, uri in uris.items() if uri}
+
+    def _stage_keys(self) -> dict[str, Any]:
+        """Each stage's key (`pipeline.keys`): what its results depend on, and nothing else (not the
+        experiment, run name or store)."""
+        from pipeline.keys import score_key, segment_key
+
         c = self.config
-        relevant: dict[str, Any] = {
-            "stages": sorted(c.stages),
-            "segment": {"ingest": c.ingest.model_dump(mode="json"),
-                        "segment": c.segment.model_dump(mode="json"),
-                        "code": code_digest(*SEGMENT_CODE)},
-        }
-        if self.scoring:
-            windows = {"max_length": c.score.max_length, "stride": c.score.stride,
-                       "code": code_digest(*SCORE_CODE)}
-            if self.tone_uri:
-                relevant["tone"] = {"model": model_identity(self.tone_uri), **windows}
-            if self.stance_uri:
-                relevant["stance"] = {"model": model_identity(self.stance_uri), **windows,
-                                      "targets": c.score.stance.targets,
-                                      "case_sensitive": c.score.stance.case_sensitive,
-                                      "context": c.score.stance.context,
-                                      "mention_words": c.score.stance.mention_words}
-        return relevant
+        keys = {"segment": segment_key(c.ingest.model_dump(mode="json"), c.segment.model_dump(mode="json"))}
+        windows = {"max_length": c.score.max_length, "stride": c.score.stride}
+        if "tone" in self.resolved:
+            keys["tone"] = score_key("tone", self.resolved["tone"], windows)
+        if "stance" in self.resolved:
+            stance = c.score.stance
+            keys["stance"] = score_key("stance", self.resolved["stance"], windows | {
+                "targets": stance.targets, "case_sensitive": stance.case_sensitive,
+                "context": stance.context, "mention_words": stance.mention_words})
+        return keys
 
     # --- keys and schema ------------------------------------------------------------------------
 
@@ -131,6 +115,7 @@ class Worker:
         types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64()}
         fields = [(name, types[kind]) for name, kind in BASE_COLUMNS]
         if self.scoring:
+            fields += [(MODEL_COLUMNS[role], pa.string()) for role in self.resolved]
             fields += [("n_tokens", pa.int64()), ("tone_label", pa.string())]
             fields += [(f"p_{label}", pa.float64()) for label in TONE_LABELS] + [("tone_score", pa.float64())]
             for target in self.targets:
@@ -192,7 +177,7 @@ class Worker:
         if role not in self._models:
             from pipeline.score import models as score_models
 
-            model = score_models.load_classifier(self.tone_uri if role == "tone" else self.stance_uri)
+            model = score_models.load_resolved(self.resolved[role])
             cfg = self.config.score
             model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
             self._models[role] = model
@@ -256,6 +241,7 @@ class Worker:
                        "heading": heading, "n_paragraphs": len(paragraphs), "n_words": len(text.split()),
                        "method": seg["method"], "text": text}
                 if self.scoring:
+                    row |= {MODEL_COLUMNS[role]: m.label for role, m in self.resolved.items()}
                     row |= item.scores[i]
                 rows.append(row)
         return rows

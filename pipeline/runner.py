@@ -31,6 +31,8 @@ class RunResult:
     scores: list = field(default_factory=list)
     report: str | None = None
     seconds: float = 0.0
+    models: dict[str, str] = field(default_factory=dict)
+    """Role -> the resolved model that scored (``models:/tone/3``), as in the sections table."""
 
 
 def default_run_name(config_path: str | None, input_path: Path) -> str:
@@ -74,9 +76,10 @@ def run_pipeline(
                 tracking.log_dataframe(pd.DataFrame(rows, columns=SECTION_COLUMNS), "sections")
                 tracking.log_text("\n".join(_json_line(s) for s in segmented) + "\n", "segments.jsonl")
         scores: list = []
+        resolved: dict[str, str] = {}
         if "score" in config.stages and segmented:
             with tracking.run("score", experiment, nested=True):
-                scores, score_metrics = _score_stage(config, segmented, models or {})
+                scores, score_metrics, resolved = _score_stage(config, segmented, models or {})
                 stage_metrics |= score_metrics
         seconds = time.perf_counter() - start
         tracking.log_metrics(stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds})
@@ -89,6 +92,7 @@ def run_pipeline(
         scores=scores,
         report=report_path(parent.info.run_id) if scores else None,
         seconds=seconds,
+        models=resolved,
     )
 
 
@@ -147,23 +151,34 @@ def _json_line(segmented: Segmented) -> str:
 MAX_REPORTS = 20
 
 
-def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str, str]) -> tuple[list, dict]:
-    """Score sections, log the tables, plots and reports to the active (score) run."""
+def _score_stage(
+    config: RunConfig, segmented: list[Segmented], models: dict[str, str]
+) -> tuple[list, dict, dict[str, str]]:
+    """Score sections, log the tables, plots and reports to the active (score) run.
+
+    Each model is resolved now (an alias to its version) and loaded by what it resolved to; the
+    sections table says which model scored each row (``tone_model``, ``stance_model``)."""
     import tempfile
 
     import pandas as pd
 
     from pipeline import tracking
+    from pipeline.corpus_work import MODEL_COLUMNS
+    from pipeline.keys import resolve_model
     from pipeline.report.html import render_report
     from pipeline.report.plots import stance_heatmap, tone_bar_chart
     from pipeline.score import score_sections
-    from pipeline.score.models import load_classifier
+    from pipeline.score.models import load_resolved
     from pipeline.score.tables import article_metrics, section_rows, stance_rows
     from pipeline.score.targets import targets_from_config
 
     cfg = config.score
-    tone = load_classifier(models.get("tone", cfg.tone.model)) if cfg.tone else None
-    stance = load_classifier(models.get("stance", cfg.stance.model)) if cfg.stance else None
+    resolved = {role: resolve_model(models.get(role, getattr(cfg, role).model))
+                for role in ("tone", "stance") if getattr(cfg, role)}
+    tracking.set_tags({f"model.{role}.resolved": m.label for role, m in resolved.items()}
+                      | {f"model.{role}.identity": m.identity for role, m in resolved.items()})
+    tone = load_resolved(resolved["tone"]) if "tone" in resolved else None
+    stance = load_resolved(resolved["stance"]) if "stance" in resolved else None
     targets = targets_from_config(cfg.stance.targets, cfg.stance.case_sensitive) if cfg.stance else []
     for model in (tone, stance):
         if model is not None:
@@ -179,7 +194,10 @@ def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str
         "score.sections_per_s": len(scores) / seconds if seconds else 0.0,
     }
     tracking.log_metrics(metrics)
-    tracking.log_dataframe(pd.DataFrame(section_rows(scores)), "sections")
+    table = pd.DataFrame(section_rows(scores))
+    for n, (role, model) in enumerate(resolved.items()):
+        table.insert(1 + n, MODEL_COLUMNS[role], model.label)
+    tracking.log_dataframe(table, "sections")
     if targets:
         tracking.log_dataframe(pd.DataFrame(stance_rows(scores)), "stance")
     with tempfile.TemporaryDirectory() as tmp:
@@ -194,7 +212,7 @@ def _score_stage(config: RunConfig, segmented: list[Segmented], models: dict[str
             for image, artifact in zip(images, ["tone_per_section.png", "stance_heatmap.png"], strict=False):
                 tracking.log_file(image, prefix + artifact)
             tracking.log_text(render_report(seg, mine, images), prefix + "report.html")
-    return scores, metrics
+    return scores, metrics, {role: m.label for role, m in resolved.items()}
 
 
 def _safe(name: str) -> str:

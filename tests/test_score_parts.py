@@ -1,7 +1,8 @@
-"""Targets, score config validation, tables, plots and the HTML report (no model needed here)."""
+"""Targets, score config validation, tables, plots, the HTML report and windows (no model needed here)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from pipeline.config import load_config
@@ -177,3 +178,29 @@ def test_token_batches_cover_every_index_once_within_both_limits():
     assert [lengths[i] for i in flat] == sorted(lengths)  # length order: little padding
     for b in batches:
         assert len(b) <= 3 and (len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 200)
+
+
+def test_long_text_probabilities_are_the_plain_mean_of_its_windows():
+    """Four windows of 10 tokens (step 5, the last moved back to end at the text's end); each
+    window's logits are fixed, so the text's probabilities are known by hand."""
+    from transformers import AutoTokenizer
+
+    from pipeline.models.classifier import TransformerClassifier
+    from pipeline.models.locate import minilm_path
+
+    window_probs = {"one": [0.7, 0.2, 0.1], "six": [0.1, 0.6, 0.3], "eleven": [0.2, 0.2, 0.6],
+                    "fourteen": [0.5, 0.25, 0.25]}
+
+    class FixedWindows(TransformerClassifier):
+        def logits(self, texts, targets):
+            return np.log(np.array([window_probs[t.split()[0]] for t in texts]))
+
+    words = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+             "sixteen seventeen eighteen nineteen twenty red blue green")
+    tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()))
+    clf = FixedWindows(None, tokenizer, ["negative", "neutral", "positive"], max_length=14)
+    assert [words[a:b].split()[0] for a, b, _ in clf.windows(words)] == list(window_probs)
+    assert [n for _, _, n in clf.windows(words)] == [10, 10, 10, 10]
+    probs = clf.predict_proba([words])[0]
+    # (0.7 + 0.1 + 0.2 + 0.5) / 4, (0.2 + 0.6 + 0.2 + 0.25) / 4, (0.1 + 0.3 + 0.6 + 0.25) / 4
+    assert probs == pytest.approx([0.375, 0.3125, 0.3125])

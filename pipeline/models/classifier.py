@@ -318,8 +318,10 @@ class TransformerClassifier(Classifier):
 
     **Long texts are never silently truncated.** A text longer than the window (``max_length`` tokens
     less the special tokens and the target's tokens) is split into overlapping token windows with a
-    stride of half a window; each window is classified (with the target, for stance), and the text's
-    probabilities are the average of its windows' probabilities weighted by each window's token count.
+    stride of half a window (the last window moved back to end at the text's end); each window is
+    classified (with the target, for stance), and the text's probabilities are the plain mean of its
+    windows' probabilities: every window holds the same number of tokens, so the token-count weights
+    that :func:`combine_windows` applies are all equal.
     :meth:`windows` shows the character spans used. (Training truncates each example to ``max_length``;
     the trainer logs how many were cut.)
 

@@ -1,10 +1,23 @@
-"""Load the classifiers a run scores with, once per process, by model URI, folder or Hub id."""
+"""Load the classifiers a run scores with, once per process per resolved model.
+
+The in-process cache is keyed by what a reference resolves to now (`pipeline.keys.resolve_model`:
+the store and registered version, the run, or a digest of a folder), never by the reference string:
+in a notebook or a service that outlives one job, a moved alias or a second tracking store loads
+the model it now names.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import threading
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pipeline.keys import ResolvedModel
+
+_LOADED: dict[str, Any] = {}
+_LOCK = threading.Lock()
 
 
 def check_model_reference(reference: str) -> None:
@@ -35,9 +48,26 @@ def check_model_reference(reference: str) -> None:
         raise ModelError(f"model folder not found: {reference}")
 
 
-@cache
-def load_classifier(reference: str):
-    """A classifier with `labels` and `predict_proba(texts, targets)`; loaded once per process."""
+def load_classifier(reference: str) -> Any:
+    """A classifier with `labels` and `predict_proba(texts, targets)` for what ``reference`` names now;
+    loaded once per process per resolved model."""
+    from pipeline.keys import resolve_model
+
+    return load_resolved(resolve_model(reference))
+
+
+def load_resolved(model: ResolvedModel) -> Any:
+    """The classifier a resolved model names, loaded once per process (keyed by its identity)."""
     from pipeline.models.mlflow_model import load_classifier_from_uri
 
-    return load_classifier_from_uri(reference)
+    with _LOCK:
+        found = _LOADED.get(model.identity)
+        if found is None:
+            found = _LOADED[model.identity] = load_classifier_from_uri(model.uri)
+    return found
+
+
+def clear_loaded() -> None:
+    """Forget the classifiers loaded in this process."""
+    with _LOCK:
+        _LOADED.clear()

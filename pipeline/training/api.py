@@ -4,7 +4,9 @@
 version trained from the same config and data is already registered (``reuse``) — trains, evaluates,
 calibrates, logs and registers the classifier in one MLflow run:
 
-- params: the resolved config, flattened (and ``config.yaml``); tags ``config_hash``, ``data_hash``;
+- params: the resolved config, flattened (and ``config.yaml``); tags ``config_hash``, ``data_hash``,
+  ``code_hash`` (the trainer's code, library versions, precision and encoder weights: a model is reused
+  only when all three match);
 - inputs: every source's split as an MLflow data set (context ``training`` / ``validation`` / ``testing``);
 - metrics: ``dev.macro_f1``, ``dev.accuracy``, ``dev.{f1,precision,recall}.<label>``,
   ``dev.<source>.macro_f1`` / ``.accuracy``, ``dev.score`` (mean of the sources' macro-F1, the
@@ -62,14 +64,14 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
         pin_members(config)
     name, alias = config.model_name, config.register.alias
     reuse = config.reuse and config.register.enabled
-    files, config_hash = files_hash(config), config.config_hash()
-    if reuse and files:  # fast path: same config and same file bytes, without loading the data
+    files, config_hash, code = files_hash(config), config.config_hash(), code_hash(config)
+    if reuse and files:  # fast path: same config, code and file bytes, without loading the data
         tracking.connect(config.tracking)
-        found = _reuse(name, alias, {"config_hash": config_hash, "files_hash": files})
+        found = _reuse(name, alias, {"config_hash": config_hash, "code_hash": code, "files_hash": files})
         if found is not None:
             return found
     splits = load_splits(config)
-    hashes = {"config_hash": config_hash, "data_hash": splits.data_hash()}
+    hashes = {"config_hash": config_hash, "code_hash": code, "data_hash": splits.data_hash()}
     tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
 
@@ -122,6 +124,19 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     return summary
 
 
+def code_hash(config: TrainConfig) -> str:
+    """What a trained model depends on besides its config and data (`pipeline.keys.train_key`): the
+    trainer's code, the library versions, the precision, and the encoders' resolved weights."""
+    from pipeline.keys import config_digest, resolve_encoder, train_key
+
+    parts = dict(train_key().parts)
+    if config.model.kind == "transformer":
+        parts["encoder"] = resolve_encoder(config.model.encoder)
+    if config.model.relatedness_gate:
+        parts["gate_encoder"] = resolve_encoder(config.model.relatedness_gate)
+    return config_digest(parts)
+
+
 def _checkpoints(config: TrainConfig, data_hash: str, fresh: bool) -> TrainCheckpoints | None:
     """Where a transformer training keeps its resumable state (None: a baseline or saving is off)."""
     from pipeline.training.checkpoints import TrainCheckpoints, checkpoint_folder
@@ -135,11 +150,12 @@ def _checkpoints(config: TrainConfig, data_hash: str, fresh: bool) -> TrainCheck
     return checkpoints
 
 
-def evaluate_model(model: str, data: str) -> dict[str, Any]:
+def evaluate_model(model: str, data: str, tracking_config: Any = None) -> dict[str, Any]:
     """Evaluate a model (``models:/`` URI, classifier folder or MLflow model folder) on a labelled file.
 
     The file has columns ``text``, ``label`` and, for stance, ``target``, with the model's label names.
     Returns exactly ``{"n", "accuracy", "macro_f1", "per_class": {label: {precision, recall, f1, support}}}``.
+    ``tracking_config`` (a `TrackingConfig`, default: the defaults) names the store a model URI is read from.
     """
     from pipeline.models.mlflow_model import load_classifier_from_uri
     from pipeline.training.data import read_labelled_file
@@ -149,7 +165,7 @@ def evaluate_model(model: str, data: str) -> dict[str, Any]:
         from pipeline import tracking
         from pipeline.config import TrackingConfig
 
-        tracking.connect(TrackingConfig())
+        tracking.connect(tracking_config or TrackingConfig())
     classifier = load_classifier_from_uri(model)
     frame = read_labelled_file(data, classifier.labels, classifier.task)
     targets = frame["target"].tolist() if classifier.task == "stance" else None
@@ -461,6 +477,7 @@ def _reuse(name: str, alias: str, hashes: dict[str, str], files: str | None = No
         "model_uri": f"models:/{name}@{alias}" if alias else f"models:/{name}/{found.version}",
         "reused": True,
         "config_hash": found.tags.get("config_hash"),
+        "code_hash": found.tags.get("code_hash"),
         "data_hash": found.tags.get("data_hash"),
         "metrics": metrics,
     }
