@@ -35,10 +35,12 @@ NO_RESULT_CODE = ("pipeline", "pipeline.tracking", "pipeline.errors", "pipeline.
                   "pipeline.report", "pipeline.bench", "pipeline.progress", "pipeline.keys")
 #: The third-party libraries whose version can change a stage's output.
 LIBRARIES = {
-    "segment": ("trafilatura", "lxml", "numpy", "torch", "transformers", "tokenizers"),
+    "segment": ("trafilatura", "lxml", "numpy", "scikit-learn", "torch", "transformers", "tokenizers"),
     "score": ("numpy", "torch", "transformers", "tokenizers", "scikit-learn", "safetensors"),
     "train": ("numpy", "torch", "transformers", "tokenizers", "scikit-learn", "safetensors", "accelerate"),
 }
+#: Data files a module reads that change its output (package-relative): a shipped model's weights.
+CODE_DATA = {"ingest/line_model.py": "data/line_model"}
 #: The package modules behind each stage (their imports are followed).
 STAGE_CODE = {
     "segment": ("pipeline.ingest", "pipeline.segment", "pipeline.records"),
@@ -146,6 +148,10 @@ def code_digest(*modules: str) -> str:
     parts: list[bytes] = []
     for file in code_files(*modules):
         parts += [str(file.relative_to(root)).encode(), file.read_bytes()]
+        data = CODE_DATA.get(file.relative_to(root).as_posix())
+        for data_file in sorted((root / data).rglob("*")) if data else []:
+            if data_file.is_file():
+                parts += [str(data_file.relative_to(root)).encode(), data_file.read_bytes()]
     return digest(*parts)
 
 

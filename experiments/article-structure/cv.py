@@ -12,6 +12,7 @@ Usage: python experiments/article-structure/cv.py [--folds 5] [--verbose] [--mlf
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import statistics
 import sys
@@ -28,6 +29,7 @@ from pipeline.ingest.line_model import DecisionRule  # noqa: E402
 from pipeline.ingest.line_training import LabelledPage, fit_line_model, load_folder  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
+DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
@@ -82,9 +84,9 @@ def search_decision(pages: list[LabelledPage], probabilities: dict[str, np.ndarr
     """The decision rule with the best `objective` on the out-of-fold probabilities (a small grid)."""
     fold = [0] * len(pages)
     best, best_value = DecisionRule(), float("-inf")
-    for add_h in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        for keep_h in (0.05, 0.1, 0.2, 0.3, 0.5):
-            for add_p, keep_p in ((0.5, 0.5), (0.6, 0.3), (0.7, 0.2), (0.8, 0.1), (0.5, 0.2)):
+    for add_h in (0.4, 0.5, 0.6, 0.7, 0.8):
+        for keep_h in (0.05, 0.1, 0.2, 0.3):
+            for add_p, keep_p in ((0.5, 0.5), (0.7, 0.2), (0.8, 0.1)):
                 decision = DecisionRule(add_h, keep_h, add_p, keep_p)
                 value = objective(score_pages(pages, fold, probabilities, decision, ("learned",)))
                 if value > best_value:
@@ -148,6 +150,9 @@ def main() -> None:
     else:
         decision = DecisionRule(**dict(parse_setting(kv) for kv in args.decision))
     print(f"decision rule: {decision.as_dict()}", flush=True)
+    if args.search:
+        DECISION_FILE.write_text(json.dumps(decision.as_dict(), indent=2) + "\n", encoding="utf-8")
+        print(f"written to {DECISION_FILE} (train.py stores it with the model)")
     rows = score_pages(pages, fold, probabilities, decision)
     report(rows, args.verbose)
     if args.mlflow:

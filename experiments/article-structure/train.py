@@ -10,6 +10,7 @@ Usage: python experiments/article-structure/train.py [--version v1] [--seed 0]
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from pipeline.ingest.line_model import MODELS_DIR
 from pipeline.ingest.line_training import fit_line_model, load_folder
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
+#: The decision rule cv.py --search chose on the site-grouped cross-validation.
+DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 
 
 def main() -> None:
@@ -29,7 +32,9 @@ def main() -> None:
     start = time.perf_counter()
     pages = load_folder(SHARED / "silver", "silver") + load_folder(SHARED / "dev", "gold")
     model = fit_line_model(pages, seed=args.seed)
+    decision = json.loads(DECISION_FILE.read_text(encoding="utf-8"))
     model.meta.update({
+        "decision": decision,
         "version": args.version,
         "trained_on": "shared/articles/silver (silver labels) + shared/articles/dev (gold, weight 3)",
         "sklearn": sklearn.__version__,

@@ -8,6 +8,7 @@ rules' own verdicts, and the same shape features of the lines around it. One row
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import statistics
@@ -124,8 +125,10 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
     style_between = Counter(style for style, b in zip(styles, between, strict=True) if b)
     rows = []
     for i, line in enumerate(lines):
-        above = [j for j in rule_paragraphs if j < i]
-        below = [j for j in rule_paragraphs if j > i]
+        k = bisect.bisect_left(rule_paragraphs, i)
+        above = rule_paragraphs[k - 1] if k > 0 else None
+        k = bisect.bisect_right(rule_paragraphs, i)
+        below = rule_paragraphs[k] if k < len(rule_paragraphs) else None
         row = list(shapes[i])
         row += [
             i / n,
@@ -134,8 +137,8 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
             float(i >= end),
             min(abs(i - start), 50) / 50,
             min(abs(i - end), 50) / 50,
-            min(i - above[-1], 10) if above else 10.0,
-            min(below[0] - i, 10) if below else 10.0,
+            min(i - above, 10) if above is not None else 10.0,
+            min(below - i, 10) if below is not None else 10.0,
             math.log1p(words[i] / median_long),
             math.log1p(repeats[line.text.casefold()] - 1),
             float(line.alone),
@@ -143,6 +146,8 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
             math.log1p(rule_headings),
             math.log1p(len(rule_paragraphs)),
             math.log1p(n),
+            float(verdicts.heading_like[i]),
+            float(verdicts.prose[i]),
             float(between[i]),
             math.log1p(style_all[styles[i]] - 1),
             math.log1p(style_between[styles[i]] - between[i]),
@@ -157,9 +162,10 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
                 row += [1.0, shapes[j][0], shapes[j][2], shapes[j][8], shapes[j][9], shapes[j][12],
                         float(labels[j] == "paragraph"), float(labels[j] == "heading"),
                         float(labels[j] not in ("paragraph", "heading", "title", "standfirst")),
-                        float(lines[j].chunk == line.chunk)]
+                        float(lines[j].chunk == line.chunk), float(verdicts.heading_like[j]),
+                        float(verdicts.prose[j])]
             else:
-                row += [0.0] * 10
+                row += [0.0] * 12
         rows.append(row)
     return np.asarray(rows, dtype=np.float32)
 
@@ -173,12 +179,14 @@ def feature_names() -> list[str]:
     place = ["position", "in_body", "before_body", "after_body", "to_body_start", "to_body_end",
              "from_paragraph_above", "to_paragraph_below", "words_vs_page", "repeats", "alone",
              "page_uses_blank_lines", "page_rule_headings", "page_rule_paragraphs", "page_lines",
-             "between_paragraphs", "same_style_on_page", "same_style_between_paragraphs"]
+             "rule_heading_like", "rule_prose", "between_paragraphs", "same_style_on_page",
+             "same_style_between_paragraphs"]
     rule = [f"rule_{label}" for label in RULE_LABELS] + ["rule_other"]
     reason = [f"reason_{r}" for r in LINE_REASONS]
     neighbour = []
     for offset in NEIGHBOURS:
         neighbour += [f"n{offset:+d}_{name}" for name in
                       ("exists", "log_words", "ends_sentence", "starts_upper", "starts_lower", "upper_share",
-                       "rule_paragraph", "rule_heading", "rule_dropped", "same_block")]
+                       "rule_paragraph", "rule_heading", "rule_dropped", "same_block", "heading_like",
+                       "prose")]
     return shape + place + rule + reason + neighbour

@@ -122,8 +122,9 @@ def label_lines(
     """One label a line: the rules' title and standfirst; else the rules' verdict as the model
     confirms or overrules it (`DecisionRule`), then made coherent.
 
-    A heading needs a paragraph under it (within `HEADING_GAP_LINES` lines) and a paragraph above
-    it (the lead has no heading); otherwise it is dropped. Dropped lines keep the rules' reason where
+    A heading needs a paragraph under it (within `HEADING_GAP_LINES` lines), else it is dropped; one
+    above the first paragraph opens the article's first section (a body that starts with a
+    sub-heading) and is kept. Dropped lines keep the rules' reason where
     the rules dropped them, else `chrome` above the body and `related` below it.
     """
     decision = decision or DecisionRule()
@@ -131,15 +132,18 @@ def label_lines(
     for i, rule in enumerate(verdicts.labels):
         if rule in ("title", "standfirst"):
             labels.append(rule)
-        else:
-            labels.append(_decide(rule, probabilities[i], decision))
+            continue
+        label = _decide(rule, probabilities[i], decision)
+        if label == "heading" and verdicts.line_reasons[i] is not None:
+            label = "other"  # a credit, byline, share bar ... by its own words: never a heading
+        labels.append(label)
     paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
     first = paragraphs[0] if paragraphs else len(labels)
     for i, label in enumerate(labels):
         if label != "heading":
             continue
         below = labels[i + 1 : i + 2 + HEADING_GAP_LINES]
-        if i < first or "paragraph" not in below:
+        if "paragraph" not in below:
             labels[i] = "other"
     for i, label in enumerate(labels):
         if label == "other":

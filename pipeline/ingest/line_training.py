@@ -132,13 +132,12 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
     from pipeline.ingest.line_features import feature_names
 
     pages = [p for p in pages if len(p.labels)]
-    x = np.concatenate([p.features for p in pages])
-    y = np.concatenate([p.labels for p in pages])
     settings = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 20,
                 "l2_regularization": 1.0, **params}
     estimator = HistGradientBoostingClassifier(random_state=seed, **settings)
-    estimator.fit(x, y, sample_weight=page_weights(pages, gold_weight, heading_weight))
-    meta = {"params": settings, "seed": seed, "gold_weight": gold_weight,
-            "heading_weight": heading_weight, "pages": len(pages), "lines": int(len(y)),
+    estimator.fit(np.concatenate([p.features for p in pages]), np.concatenate([p.labels for p in pages]),
+                  sample_weight=page_weights(pages, gold_weight, heading_weight))
+    meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight,
+            "pages": len(pages), "lines": int(sum(len(p.labels) for p in pages)),
             "sites": len({p.site for p in pages})}
     return LineModel(estimator, feature_names(), meta)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipeline.ingest import boilerplate as bp
 from pipeline.ingest.lines import Line, split_lines
@@ -204,6 +204,10 @@ class RuleVerdicts:
     body: tuple[int, int]
     line_reasons: list[str | None]
     """Each line's own boilerplate reason before context (`boilerplate.line_reason`)."""
+    heading_like: list[bool] = field(default_factory=list)
+    """Short and title-like (`_Page.heading_like`): could be a sub-heading between paragraphs."""
+    prose: list[bool] = field(default_factory=list)
+    """Reads as prose (`_Page.prose_value`): a sentence or a long line no rule dropped."""
 
 
 def rule_verdicts(
@@ -245,7 +249,9 @@ def rule_verdicts(
         elif not drop_boilerplate and kind != "heading":
             kind = "paragraph"
         labels.append(kind or page.reasons[i] or _outside_reason(page, i, start))
-    return RuleVerdicts(lines, labels, body, line_reasons)
+    heading_like = [page.heading_like(i) for i in range(len(lines))]
+    prose = [page.prose_value(i) is not None for i in range(len(lines))]
+    return RuleVerdicts(lines, labels, body, line_reasons, heading_like, prose)
 
 
 def parsed_from_labels(lines: list[Line], labels: list[str]) -> Parsed:

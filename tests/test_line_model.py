@@ -1,0 +1,133 @@
+"""The learned line model for plain text (`learned.v1`): shipped, loaded, trained, and chosen by name.
+
+Pages here are synthetic ones the tests write; one test reads the real dev pages in ../shared/articles
+(skipped where that folder is missing).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pipeline.config import IngestConfig
+from pipeline.errors import ConfigError
+from pipeline.ingest import RawDoc, parse
+from pipeline.ingest.line_features import feature_names, page_features
+from pipeline.ingest.line_model import CLASSES, MODELS_DIR, LineModel, label_lines, shipped_model
+from pipeline.ingest.line_training import fit_line_model, load_page, site_of
+from pipeline.ingest.text import parse_plain_text, rule_verdicts
+from tests.articles import PLAIN_NO_HEADINGS, SCRAPED_WITH_HEADINGS
+
+
+def _parse(text: str, parser: str = "learned"):
+    return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
+
+
+def test_shipped_model_loads_and_matches_the_feature_code() -> None:
+    model = shipped_model("v1")
+    assert model.feature_names == feature_names()
+    assert set(model.meta["decision"]) == {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph"}
+    assert model.meta["sites"] >= 100
+    verdicts = rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True)
+    probabilities = model.predict_proba(page_features(verdicts))
+    assert probabilities.shape == (len(verdicts.lines), len(CLASSES))
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_learned_parser_finds_the_headings_and_paragraphs_of_a_scraped_page() -> None:
+    article = _parse(SCRAPED_WITH_HEADINGS)
+    assert article.title == "Harbour Town Council Approves New Ferry Link"
+    assert article.headings == ["Why the vote was close", "What happens next"]
+    assert len(article.paragraphs) == 6
+    assert {"Skip to content", "Sign up for our morning newsletter"} <= {d.text for d in article.dropped}
+
+
+def test_learned_parser_invents_no_heading_on_a_page_without() -> None:
+    assert _parse(PLAIN_NO_HEADINGS).headings == []
+
+
+def test_rules_by_name_are_the_old_rules_exactly() -> None:
+    for page in (SCRAPED_WITH_HEADINGS, PLAIN_NO_HEADINGS):
+        old = parse_plain_text(page)
+        article = _parse(page, "rules.v1")
+        assert (article.title, article.standfirst, list(article.blocks), list(article.dropped)) == tuple(
+            [old.title, old.standfirst, old.blocks, old.dropped]
+        )
+
+
+def test_unknown_text_parser_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown plain-text parser 'learnt'.*learned\.v1, rules\.v1"):
+        _parse(SCRAPED_WITH_HEADINGS, "learnt")
+
+
+def test_a_tampered_model_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "v1"
+    shutil.copytree(MODELS_DIR / "v1", folder)
+    (folder / "model.pkl").write_bytes((folder / "model.pkl").read_bytes() + b"x")
+    with pytest.raises(ConfigError, match="does not match its meta.json"):
+        LineModel.load(folder)
+    with pytest.raises(ConfigError, match="no line model in"):
+        LineModel.load(tmp_path / "missing")
+
+
+def _write_labelled_page(folder: Path, name: str, heading: str) -> None:
+    """A page in the shared pages' format: .txt plus labels by 1-based line."""
+    text = SCRAPED_WITH_HEADINGS.replace("Why the vote was close", heading)
+    (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    lines = text.split("\n")
+    blocks = []
+    for number, line in enumerate(lines, start=1):
+        if line in (heading, "What happens next"):
+            blocks.append({"type": "heading", "text": line, "txt_line": number})
+        elif len(line.split()) >= 12:
+            blocks.append({"type": "paragraph", "text": line, "txt_line": number})
+    labels = {"id": name, "url": f"https://{name}.example/a", "headings": [heading, "What happens next"],
+              "blocks": blocks}
+    (folder / f"{name}.silver.json").write_text(json.dumps(labels), encoding="utf-8")
+
+
+def test_a_model_trains_on_labelled_pages_and_round_trips(tmp_path: Path) -> None:
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = [load_page(tmp_path / f"site{k}.txt", tmp_path / f"site{k}.silver.json", "silver") for k in range(4)]
+    assert [p.site for p in pages] == ["site0.example", "site1.example", "site2.example", "site3.example"]
+    assert (pages[0].labels == CLASSES.index("heading")).sum() == 2
+    model = fit_line_model(pages, max_iter=20, min_samples_leaf=2)
+    model.save(tmp_path / "model")
+    loaded = LineModel.load(tmp_path / "model")
+    p = loaded.predict_proba(pages[1].features)
+    assert np.allclose(p, model.predict_proba(pages[1].features))
+    labels = label_lines(pages[1].verdicts, p)
+    headings = [line.text for line, label in zip(pages[1].verdicts.lines, labels, strict=True) if label == "heading"]
+    assert headings == ["A narrow vote", "What happens next"]
+
+
+def test_site_of_groups_pages_by_site() -> None:
+    assert site_of("aeb-bbc.com-c7e39ac49f", None) == "bbc.com"
+    assert site_of("rdb-ehow-2", None) == "ehow"
+    assert site_of("rdb-002", "https://www.hacks.mozilla.org/2015/x") == "hacks.mozilla.org"
+
+
+def test_the_segment_key_covers_the_shipped_line_model(tmp_path: Path, monkeypatch) -> None:
+    """Retraining the line model changes what ingest gives: cached segments must not be reused."""
+    import pipeline
+    from pipeline import keys
+
+    copy = tmp_path / "pipeline"
+    shutil.copytree(Path(pipeline.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(keys, "_package_root", lambda: copy)
+    keys.code_files.cache_clear()
+    keys.code_digest.cache_clear()
+    try:
+        before = keys.code_digest(*keys.STAGE_CODE["segment"])
+        meta = copy / "data" / "line_model" / "v1" / "meta.json"
+        meta.write_text(meta.read_text(encoding="utf-8") + " ", encoding="utf-8")
+        keys.code_digest.cache_clear()
+        assert keys.code_digest(*keys.STAGE_CODE["segment"]) != before
+    finally:
+        keys.code_files.cache_clear()
+        keys.code_digest.cache_clear()
