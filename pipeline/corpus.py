@@ -130,7 +130,7 @@ def run_corpus(
     batch_size: int | None = None,
 ) -> CorpusResult:
     """Run the configured stages over a corpus into ``output`` (see the module docstring)."""
-    from pipeline import tracking
+    from pipeline import lineage, tracking
     from pipeline.runner import default_run_name
 
     batch_size = batch_size or DEFAULT_BATCH
@@ -168,8 +168,11 @@ def run_corpus(
                                  "started": dt.datetime.now().isoformat(timespec="seconds")})
                 tracking.log_config(config)
                 tracking.log_params({"corpus.batch_size": batch_size})
+                lineage.log_code_version()
+                lineage.log_corpus_input(input_path)
                 if models:
                     tracking.set_tags({f"model.{role}": m for role, m in models.items()})
+                    lineage.log_model_inputs(models)
                 run.execute(itertools.chain([first], documents), result)
             return result
     finally:
@@ -322,6 +325,17 @@ class _CorpusRun:
         tracking.log_text(json.dumps(summary, indent=2) + "\n", "summary.json")
         tracking.log_dataframe(pd.DataFrame(self.errors, columns=["id", "stage", "error"]), "errors")
         self._log_sections()
+        self._log_table()
+
+    def _log_table(self) -> None:
+        """A stable sample of the sections (``tracking.table_rows``) for the UI's table views."""
+        from pipeline import lineage
+
+        limit = self.config.tracking.table_rows
+        if limit <= 0 or not self.out.part_files():
+            return
+        sample = self.out.sample(limit).rename(columns={"id": "article_id"})
+        lineage.log_section_table(sample, limit)
 
     def _input(self) -> str:
         return str(self.out.read_state().get("input", ""))

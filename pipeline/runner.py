@@ -9,12 +9,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import STARTED
 from pipeline.config import RunConfig
 from pipeline.ingest import parse, read_document
 from pipeline.records import Article, Segmented
 from pipeline.segment import segment_article
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,7 +52,7 @@ def run_pipeline(
     """One article: each configured stage is a child run of one parent run (corpora: pipeline.corpus)."""
     import pandas as pd
 
-    from pipeline import tracking
+    from pipeline import lineage, tracking
 
     start = time.perf_counter()
     doc = read_document(input_path, config.ingest, config.input.format)  # bad input fails before any run
@@ -57,13 +61,17 @@ def run_pipeline(
     name = config.run_name or default_run_name(config_path, input_path)
     with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
         tracking.log_config(config)
+        lineage.log_code_version()
         if models:
             tracking.set_tags({f"model.{role}": uri for role, uri in models.items()})
+            lineage.log_model_inputs(models)
         with tracking.run("ingest", experiment, nested=True):
             articles = [parse(doc, config.ingest)]
             stage_metrics = _ingest_metrics(articles)
             tracking.log_metrics(stage_metrics)
             tracking.log_dataframe(pd.DataFrame(_dropped_rows(articles), columns=DROPPED_COLUMNS), "dropped")
+        paragraphs = pd.DataFrame(_paragraph_rows(articles), columns=PARAGRAPH_COLUMNS)
+        lineage.log_article_input(input_path, paragraphs)  # on the parent, now active again
         segmented: list[Segmented] = []
         if "segment" in config.stages:
             with tracking.run("segment", experiment, nested=True):
@@ -76,10 +84,12 @@ def run_pipeline(
         scores: list = []
         if "score" in config.stages and segmented:
             with tracking.run("score", experiment, nested=True):
+                lineage.log_model_inputs(models or {}, tag_versions=False)  # the parent's id is the tag
                 scores, score_metrics = _score_stage(config, segmented, models or {})
                 stage_metrics |= score_metrics
         seconds = time.perf_counter() - start
         tracking.log_metrics(stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds})
+        lineage.log_section_table(_ui_table(segmented, scores), config.tracking.table_rows)
     return RunResult(
         run_id=parent.info.run_id,
         experiment_id=experiment,
@@ -94,6 +104,28 @@ def run_pipeline(
 
 DROPPED_COLUMNS = ["article_id", "text", "reason"]
 SECTION_COLUMNS = ["article_id", "section_index", "heading", "n_paragraphs", "n_words", "method", "text"]
+
+
+PARAGRAPH_COLUMNS = ["article_id", "text"]  # strings only: MLflow warns on integer columns
+
+
+def _paragraph_rows(articles: list[Article]) -> list[dict]:
+    """The paragraphs the run read (after boilerplate), the rows of its dataset input."""
+    return [{"article_id": a.id, "text": p} for a in articles for p in a.paragraphs]
+
+
+def _ui_table(segmented: list[Segmented], scores: list) -> pd.DataFrame:
+    """One row per section: structure and text, with the scores where the run scored them."""
+    import pandas as pd
+
+    from pipeline.score.tables import section_rows
+
+    frame = pd.DataFrame(_section_rows(segmented), columns=SECTION_COLUMNS)
+    if not scores:
+        return frame
+    scored = pd.DataFrame(section_rows(scores)).rename(columns={"index": "section_index"})
+    keep = ["article_id", "section_index", "n_words", "method", "text"]
+    return scored.merge(frame[keep], on=["article_id", "section_index"], how="left")
 
 
 def _dropped_rows(articles: list[Article]) -> list[dict]:

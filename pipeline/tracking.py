@@ -17,10 +17,13 @@ from pipeline.config import TrackingConfig, flatten, to_yaml
 from pipeline.errors import TrackingError, first_line
 
 DEFAULT_DB = "mlflow.db"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"  # the UI opens runs, charts and compare first (not GenAI)
 MAX_PARAM_CHARS = 6000
 SECRET_WORDS = {"token", "key", "apikey", "password", "passwd", "secret", "credentials"}
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars for local copies
 _ANSWERED: set[str] = set()  # stores already checked in this process
 
 
@@ -74,23 +77,41 @@ def _check_server(uri: str) -> None:
 
 
 def experiment_id(name: str, config: TrackingConfig) -> str:
-    """The id of experiment ``name``, created with an explicit artifact folder on local stores."""
+    """The id of experiment ``name``, created with an explicit artifact folder on local stores.
+
+    Every experiment the project writes to is marked as a model-training experiment
+    (:data:`EXPERIMENT_KIND`), so that the UI shows its runs table, charts and compare view first; an
+    existing experiment gets the tag on its next run.
+    """
     import mlflow
 
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
+        _mark_kind(found)
         return found.experiment_id
     location = None
     if is_local(resolve_uri(config)):
         folder = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "experiment"
         location = (Path(config.artifact_root).expanduser().resolve() / folder).as_uri()
     try:
-        return mlflow.create_experiment(name, artifact_location=location)
+        return mlflow.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
     except Exception as exc:
         found = mlflow.get_experiment_by_name(name)  # created by a concurrent process
         if found is None:
             raise TrackingError(f"cannot create MLflow experiment {name!r}: {first_line(exc, 500)}") from None
+        _mark_kind(found)
         return found.experiment_id
+
+
+def _mark_kind(experiment: Any) -> None:
+    """Tag an existing experiment as model training, unless it already is."""
+    import mlflow
+
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+        client = mlflow.MlflowClient()
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
 
 @contextlib.contextmanager
