@@ -95,6 +95,8 @@ def log_model_inputs(models: Mapping[str, str], tag_versions: bool = True) -> di
     client = mlflow.MlflowClient()
     versions = {role: _version(uri) for role, uri in models.items()}
     model_ids = [logged_model_id(v, models[r]) for r, v in versions.items()]
+    experiment = run.info.experiment_id
+    model_ids += [reference_model(client, experiment, v) for v in versions.values() if v is not None]
     inputs = [LoggedModelInput(m) for m in dict.fromkeys(filter(None, model_ids))]
     if inputs:
         client.log_inputs(run.info.run_id, models=inputs)
@@ -105,6 +107,38 @@ def log_model_inputs(models: Mapping[str, str], tag_versions: bool = True) -> di
     if used:
         mlflow.set_tags({f"model.{role}.version": v for role, v in used.items()})
     return used
+
+
+REFERENCE_TAG = "pipeline.registered_version"  # on a reference model: NAME/VERSION it stands for
+
+
+def reference_model(client: Any, experiment_id: str, version: Any) -> str | None:
+    """A files-less LoggedModel in the run's experiment that stands for a registered ``version``.
+
+    MLflow 3.17's run page looks up a run's model inputs only among its own experiment's models, and
+    a classifier is logged in its training experiment; so the scoring experiment gets one "external"
+    model per version it used (MLflow's term for a model whose files live elsewhere), created once,
+    tagged with the version (``mlflow.modelVersions``, as a registered model is) and with its
+    training run as source. The run page then lists the version under "Registered models".
+    """
+    import json
+
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    key = f"{version.name}/{version.version}"
+    try:
+        query = f"tags.`{REFERENCE_TAG}` = '{key}'"
+        found = client.search_logged_models([experiment_id], filter_string=query, max_results=1)
+        if found:
+            return found[0].model_id
+        tags = {REFERENCE_TAG: key, MLFLOW_MODEL_VERSIONS: json.dumps([{"name": version.name,
+                                                                        "version": str(version.version)}])}
+        model = client.create_logged_model(experiment_id, name=f"{version.name}-v{version.version}",
+                                           source_run_id=version.run_id, tags=tags, model_type="registered")
+        client.finalize_logged_model(model.model_id, "READY")
+        return model.model_id
+    except Exception:  # a store without logged models: the tags still say which version was used
+        return None
 
 
 def _version(uri: str) -> Any | None:
@@ -188,4 +222,7 @@ def log_section_table(rows: pd.DataFrame, limit: int, run_id: str | None = None)
 
     if limit <= 0 or rows.empty:
         return
-    mlflow.log_table(section_table(rows, limit), SECTIONS_TABLE, run_id=run_id)
+    table = section_table(rows, limit)
+    text_columns = table.select_dtypes(include=["string"]).columns  # pandas 3 strings: MLflow asks for object
+    table = table.astype(dict.fromkeys(text_columns, object))
+    mlflow.log_table(table, SECTIONS_TABLE, run_id=run_id)

@@ -40,12 +40,37 @@ def is_local(uri: str) -> bool:
     return urlparse(uri).scheme in ("", "file", "sqlite")
 
 
+UI_VIEW = "workflowType=machine_learning"
+"""MLflow 3.17's UI shows GenAI or model-training pages by a per-browser switch, not by the experiment's
+kind; this URL parameter opens the model-training pages (runs table, charts, compare, registry)."""
+
+
+def ui_url(base: str, experiment_id: str | None = None, run_id: str | None = None) -> str:
+    """The UI page of an experiment's runs, or of one run, in the model-training view."""
+    path = "#/experiments"
+    if experiment_id is not None:
+        path += f"/{experiment_id}/runs" + (f"/{run_id}" if run_id else "")
+    return f"{base.rstrip('/')}/{path}?{UI_VIEW}"
+
+
+def find_experiment(name: str) -> str | None:
+    """The id of experiment ``name`` in the current store, or None (nothing is created)."""
+    import mlflow
+
+    try:
+        found = mlflow.get_experiment_by_name(name)
+    except Exception:  # a store that does not answer: the UI will say so
+        return None
+    return None if found is None else found.experiment_id
+
+
 def connect(config: TrackingConfig) -> str:
     """Point MLflow at the store and check that it answers; fail fast with one line if not."""
     import mlflow
 
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    if not os.environ.get("PIPELINE_DEBUG"):  # `--debug` keeps MLflow's INFO log
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     uri = resolve_uri(config)
     mlflow.set_tracking_uri(uri)
     if uri in _ANSWERED:

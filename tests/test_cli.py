@@ -232,7 +232,9 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    assert str(tmp_path / "mlflow.db") in proc.stderr.read()
+    stderr = proc.stderr.read()
+    assert str(tmp_path / "mlflow.db") in stderr
+    assert f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning" in stderr  # model training
 
 
 def test_segment_seed_article_json_matches_gold(shared, tmp_path):

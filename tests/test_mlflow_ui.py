@@ -84,7 +84,7 @@ def scored(store) -> dict:
     assert done.returncode == 0, done.stderr[-3000:]
     run_id = re.search(r"run id:\s+(\w+)", done.stdout).group(1)
     client = mlflow.MlflowClient(store["uri"])
-    return {"stderr": done.stderr, "run": client.get_run(run_id), "client": client}
+    return {"stderr": done.stderr, "stdout": done.stdout, "run": client.get_run(run_id), "client": client}
 
 
 def test_pipeline_train_and_run_print_no_warnings(store, scored):
@@ -95,6 +95,9 @@ def test_pipeline_train_and_run_print_no_warnings(store, scored):
 
 def test_every_experiment_is_marked_as_model_training(store, scored):
     client = scored["client"]
+    run = scored["run"]  # and `pipeline run` points at the run's page in the model-training view
+    page = f"/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}?workflowType=machine_learning"
+    assert page in scored["stdout"]
     for name in ("ui-test", "train-example"):
         assert client.get_experiment_by_name(name).tags["mlflow.experimentKind"] == "custom_model_development"
 
@@ -187,3 +190,67 @@ def test_a_downloaded_model_folder_scores_like_the_registered_model(store, score
 
     pd.testing.assert_series_equal(tone(run_id), tone(scored["run"].info.run_id))
     assert "model.tone.version" not in client.get_run(run_id).data.tags  # a folder is no registered version
+
+
+def test_a_downloaded_folder_registers_in_another_store(store, scored, tmp_path):
+    """The README's recipe: log the folder to a run in the other store, register it, score from it."""
+    import mlflow
+
+    from pipeline.models.mlflow_model import load_classifier_from_uri
+
+    folder = Path(mlflow.artifacts.download_artifacts("models:/ui-tone@champion", tracking_uri=store["uri"],
+                                                      dst_path=str(tmp_path / "tone-model")))
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    mlflow.set_tracking_uri(other)
+    try:
+        experiment = mlflow.create_experiment("import", artifact_location=(tmp_path / "art").as_uri())
+        with mlflow.start_run(experiment_id=experiment) as run:
+            mlflow.log_artifacts(str(folder), "model")
+        version = mlflow.register_model(f"runs:/{run.info.run_id}/model", "tone")
+        moved = load_classifier_from_uri(f"models:/tone/{version.version}")
+    finally:
+        mlflow.set_tracking_uri(store["uri"])
+    original = load_classifier_from_uri(str(folder))
+    texts = ["The ferry plan is a disaster.", "The council approved the budget."]
+    assert (moved.predict_proba(texts, None) == original.predict_proba(texts, None)).all()
+
+
+def test_debug_shows_what_normal_use_keeps_quiet(tmp_path):
+    article = tmp_path / "ferry.txt"
+    article.write_text(ARTICLE, encoding="utf-8")
+    config = tmp_path / "segment.yaml"
+    config.write_text(yaml.safe_dump({"stages": ["ingest", "segment"], "segment": {"method": "headings"}}))
+    quiet = pipeline_cli("run", str(config), "--input", str(article), cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
+    (tmp_path / "mlflow.db").unlink()
+    loud = pipeline_cli("--debug", "run", str(config), "--input", str(article), cwd=tmp_path)
+    assert loud.returncode == 0 and "INFO mlflow" in loud.stderr, loud.stderr[-2000:]
+
+
+def test_a_corpus_run_logs_its_corpus_and_a_stable_sample_of_sections(tmp_path):
+    import mlflow
+
+    from pipeline.lineage import content_digest
+    from tests.tools.corpus_testing import run, sections, write_config
+    from tests.tools.make_corpus import write_corpus
+
+    store = tmp_path / "store"
+    config = write_config(tmp_path, store, extra="  table_rows: 25\n")
+    corpus = write_corpus(tmp_path / "c.jsonl", 20, "jsonl")
+    client = mlflow.MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    tables = []
+    for out in ("a", "b"):
+        result = run(config, corpus, tmp_path / out, batch_size=8)
+        parent = client.get_run(result.run_id)
+        [dataset_input] = parent.inputs.dataset_inputs
+        assert dataset_input.dataset.name == "c.jsonl"
+        assert dataset_input.dataset.digest == content_digest(corpus)
+        path = mlflow.artifacts.download_artifacts(run_id=result.run_id, artifact_path="sections_table.json",
+                                                   tracking_uri=f"sqlite:///{store / 'mlflow.db'}",
+                                                   dst_path=str(tmp_path / f"dl-{out}"))
+        tables.append(pd.read_json(path, orient="split"))
+    assert 0 < len(tables[0]) <= 25 and "key" not in tables[0].columns
+    assert list(tables[0]["section"]) == list(tables[1]["section"])  # the same articles in every run
+    every = sections(tmp_path / "a").groupby("id").size()
+    sampled = tables[0].groupby("article_id").size()
+    assert (sampled == every[sampled.index]).all()  # whole articles, never part of one
