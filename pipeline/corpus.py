@@ -128,6 +128,7 @@ def run_corpus(
     progress: Progress | None = None,
     models: dict[str, str] | None = None,
     batch_size: int | None = None,
+    overrides: list[str] | None = None,
 ) -> CorpusResult:
     """Run the configured stages over a corpus into ``output`` (see the module docstring)."""
     from pipeline import lineage, tracking
@@ -156,7 +157,7 @@ def run_corpus(
             if out.has_results() and (state.get("run_hash"), state.get("input")) != (worker.run_hash, source):
                 what = "another corpus" if state.get("input") not in (None, source) else "another config"
                 out.set_aside(what)
-            name = config.run_name or default_run_name(config_path, input_path)
+            name = config.run_name or default_run_name(config_path, input_path, overrides)
             tags = {"input": str(input_path), "output": str(out.root), "corpus": "true"}
             if state.get("mlflow_run_id"):
                 tags["resumes"] = state["mlflow_run_id"]
@@ -170,9 +171,10 @@ def run_corpus(
                 tracking.log_params({"corpus.batch_size": batch_size})
                 lineage.log_code_version()
                 lineage.log_corpus_input(input_path)
+                used = lineage.log_model_inputs(models) if models else {}
                 if models:
                     tracking.set_tags({f"model.{role}": m for role, m in models.items()})
-                    lineage.log_model_inputs(models)
+                lineage.describe_run(input_path, used, overrides)
                 run.execute(itertools.chain([first], documents), result)
             return result
     finally:

@@ -37,9 +37,15 @@ class RunResult:
     seconds: float = 0.0
 
 
-def default_run_name(config_path: str | None, input_path: Path) -> str:
+def default_run_name(config_path: str | None, input_path: Path, overrides: list[str] | None = None) -> str:
+    """``<config>[+key=value...]-<input>-<time>``: the settings given with ``--set`` show in the name
+    (last key part only, e.g. ``default+context=section-example_article-1129-2017``), so two runs
+    that differ only there are told apart in the runs table and the compare view."""
     stem = Path(config_path).stem if config_path else "defaults"
-    return f"{stem}-{input_path.stem}-{dt.datetime.now():%m%d-%H%M%S}"
+    hidden = ("tracking.", "run_name")  # where the run goes, not what it does
+    shown = [o.split("=", 1) for o in overrides or [] if "=" in o and not o.startswith(hidden)]
+    changed = "".join(f"+{key.rsplit('.', 1)[-1]}={value}" for key, value in shown)
+    return f"{stem}{changed[:80]}-{input_path.stem}-{dt.datetime.now():%m%d-%H%M%S}"
 
 
 def run_pipeline(
@@ -48,6 +54,7 @@ def run_pipeline(
     config_path: str | None = None,
     progress: Progress | None = None,
     models: dict[str, str] | None = None,
+    overrides: list[str] | None = None,
 ) -> RunResult:
     """One article: each configured stage is a child run of one parent run (corpora: pipeline.corpus)."""
     import pandas as pd
@@ -58,13 +65,15 @@ def run_pipeline(
     doc = read_document(input_path, config.ingest, config.input.format)  # bad input fails before any run
     uri = tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
-    name = config.run_name or default_run_name(config_path, input_path)
+    name = config.run_name or default_run_name(config_path, input_path, overrides)
     with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
         tracking.log_config(config)
         lineage.log_code_version()
+        used: dict[str, str] = {}
         if models:
             tracking.set_tags({f"model.{role}": uri for role, uri in models.items()})
-            lineage.log_model_inputs(models)
+            used = lineage.log_model_inputs(models)
+        lineage.describe_run(input_path, used, overrides)
         with tracking.run("ingest", experiment, nested=True):
             articles = [parse(doc, config.ingest)]
             stage_metrics = _ingest_metrics(articles)

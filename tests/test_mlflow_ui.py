@@ -133,6 +133,8 @@ def test_a_scoring_run_lists_its_dataset_and_model_versions(store, scored):
         assert run.data.tags[f"model.{role}.version"] == f"ui-{role}/{version.version}"
         assert version.tags["last_used_by_run"] == run.info.run_id
     assert run.data.tags["mlflow.source.git.commit"] and run.data.tags["code.version"].startswith("0.")
+    note = run.data.tags["mlflow.note.content"]  # the run page's description says the same in words
+    assert "`ferry.txt`" in note and f"tone `ui-tone/{versions['tone'].version}`" in note
 
 
 def test_the_section_table_is_logged_for_the_ui(store, scored):

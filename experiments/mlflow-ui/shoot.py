@@ -36,7 +36,9 @@ def settle(page: Any, seconds: float) -> None:
 
 
 def shoot(base: str, out: Path, pages: list[tuple[str, str]], text: bool = False,
-          actions: dict | None = None) -> None:
+          actions: dict | None = None, full_page: set[str] = frozenset()) -> None:
+    """Open each ``(name, url fragment)``, run its ``actions``, save ``name.png`` (whole page if named
+    in ``full_page``)."""
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -50,7 +52,7 @@ def shoot(base: str, out: Path, pages: list[tuple[str, str]], text: bool = False
                 step(page)
                 settle(page, 2)
             target = out / f"{name}.png"
-            page.screenshot(path=str(target))
+            page.screenshot(path=str(target), full_page=name in full_page)  # the UI scrolls inside
             shrink(target)
             print(f"{target} {target.stat().st_size // 1024} KB")
             if text:
