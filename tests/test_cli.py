@@ -167,7 +167,7 @@ def test_run_records_parent_and_stage_runs(article, tmp_path):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1
     parent = parents[0]
-    assert parent.info.run_name.startswith("cfg-ferry-")
+    assert parent.info.run_name.startswith("cfg+window=3-ferry-")  # the --set setting shows in the name
     children = {
         r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     }

@@ -127,8 +127,11 @@ def test_a_scoring_run_lists_its_dataset_and_model_versions(store, scored):
     assert {t.key: t.value for t in dataset_input.tags}["mlflow.data.context"] == "scoring"
     versions = {r: client.get_model_version_by_alias(f"ui-{r}", "champion") for r in ("tone", "stance")}
     used = {m.model_id for m in run.inputs.model_inputs}
-    assert used == {logged_model_id(v, "") for v in versions.values()}
-    assert all(m.model_id.startswith("m-") for m in run.inputs.model_inputs)
+    logged = {logged_model_id(v, "") for v in versions.values()}  # the classifiers, as logged in training
+    assert logged <= used and all(m.startswith("m-") for m in used)
+    references = {m.model_id: m for m in client.search_logged_models([run.info.experiment_id])}
+    shown = {references[m].tags["pipeline.registered_version"] for m in used - logged}  # what the UI lists
+    assert shown == {f"ui-{r}/{v.version}" for r, v in versions.items()}
     for role, version in versions.items():
         assert run.data.tags[f"model.{role}.version"] == f"ui-{role}/{version.version}"
         assert version.tags["last_used_by_run"] == run.info.run_id
@@ -222,10 +225,12 @@ def test_debug_shows_what_normal_use_keeps_quiet(tmp_path):
     article.write_text(ARTICLE, encoding="utf-8")
     config = tmp_path / "segment.yaml"
     config.write_text(yaml.safe_dump({"stages": ["ingest", "segment"], "segment": {"method": "headings"}}))
-    quiet = pipeline_cli("run", str(config), "--input", str(article), cwd=tmp_path)
+    store = ["--set", f"tracking.artifact_root={tmp_path / 'art'}"]
+    quiet = pipeline_cli("run", str(config), "--input", str(article), *store,
+                         "--set", f"tracking.uri=sqlite:///{tmp_path / 'a.db'}", cwd=tmp_path)
     assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr
-    (tmp_path / "mlflow.db").unlink()
-    loud = pipeline_cli("--debug", "run", str(config), "--input", str(article), cwd=tmp_path)
+    loud = pipeline_cli("--debug", "run", str(config), "--input", str(article), *store,  # a new store
+                        "--set", f"tracking.uri=sqlite:///{tmp_path / 'b.db'}", cwd=tmp_path)
     assert loud.returncode == 0 and "INFO mlflow" in loud.stderr, loud.stderr[-2000:]
 
 

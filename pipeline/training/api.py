@@ -13,7 +13,9 @@ calibrates, logs and registers the classifier in one MLflow run:
   and, per step, ``train.loss`` and ``checkpoint.dev.*`` (each dev check during training);
   ``test.*`` likewise when a source feeds ``test``;
 - artifacts: ``plots/confusion_dev.png``, ``plots/reliability_dev.png``, ``dev_predictions.parquet``;
-- the model (pyfunc) registered as ``register.name`` (default: the task) with ``register.alias``.
+- the model (pyfunc, logged from code) registered as ``register.name`` (default: the task) with
+  ``register.alias``, linked to this run, with a description and the dev figures as tags
+  (`pipeline.training.model_card`).
 """
 
 from __future__ import annotations
