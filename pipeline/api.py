@@ -71,8 +71,8 @@ def run(
     if output or is_corpus(path):
         from pipeline.corpus import run_corpus
 
-        return run_corpus(config, Path(path), config_path, output, progress, models, batch_size)
-    return run_pipeline(config, Path(path), config_path, progress, models)
+        return run_corpus(config, Path(path), config_path, output, progress, models, batch_size, overrides)
+    return run_pipeline(config, Path(path), config_path, progress, models, overrides)
 
 
 def prepare_models(config: RunConfig, config_path: str | None) -> dict[str, str]:

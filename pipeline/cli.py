@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         "every section, and track every run in MLflow.",
         epilog=EPILOG,
     )
-    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors, and every library warning and MLflow's log")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -189,7 +190,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     console.print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
     if result.report:
         console.print(f"report:      {result.report}")
-    console.print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
+    console.print(f"look:        pipeline ui{_ui_hint(args)}, then "
+                  f"{ui_url(UI_BASE, result.experiment_id, result.run_id)}", soft_wrap=True)
     return 0
 
 
@@ -243,8 +245,18 @@ def _print_corpus_summary(result, args: argparse.Namespace) -> int:
         print(f"             ... and {result.failed - len(shown)} more in errors.parquet")
     print(f"run id:      {result.run_id}")
     print(f"experiment:  {result.experiment_id}   store: {result.tracking_uri}")
-    print(f"look:        pipeline ui{_ui_hint(args)}   (then open the experiment)")
+    page = ui_url(UI_BASE, result.experiment_id, result.run_id)
+    print(f"look:        pipeline ui{_ui_hint(args)}, then {page}")
     return 0
+
+
+UI_BASE = "http://127.0.0.1:5000"  # where `pipeline ui` serves by default
+
+
+def ui_url(base: str, experiment_id: str | None, run_id: str | None = None) -> str:
+    from pipeline.tracking import ui_url as url
+
+    return url(base, experiment_id, run_id)
 
 
 def _ui_hint(args: argparse.Namespace) -> str:
@@ -273,14 +285,19 @@ class _ProgressBars:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    import mlflow
+
     from pipeline import api
-    from pipeline.tracking import resolve_uri
+    from pipeline.tracking import find_experiment, resolve_uri
 
     config = api.load_run_config(args.config, args.overrides)
     uri = resolve_uri(config.tracking)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
                "--host", args.host, "--port", str(args.port)]
-    print(f"MLflow UI on http://{args.host}:{args.port} for {uri} (Ctrl-C to stop)", file=sys.stderr)
+    base = f"http://{args.host}:{args.port}"
+    mlflow.set_tracking_uri(uri)
+    page = ui_url(base, find_experiment(config.experiment))
+    print(f"MLflow UI on {base} for {uri} (Ctrl-C to stop)\nopen:        {page}", file=sys.stderr)
     os.execv(sys.executable, command)
     return 0  # not reached
 
@@ -351,6 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if args.debug:
+        _show_library_output()
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
@@ -367,6 +386,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unexpected {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
               "(rerun with --debug for the traceback)", file=sys.stderr)
         return 1
+
+
+def _show_library_output() -> None:
+    """--debug: every warning once per place (deprecations included) and MLflow's INFO log."""
+    import logging
+    import warnings
+
+    warnings.simplefilter("default")
+    os.environ["PIPELINE_DEBUG"] = "1"
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mlflow").setLevel(logging.INFO)
 
 
 def entry() -> None:

@@ -146,6 +146,9 @@ class TrackingConfig(Strict):
     """MLflow tracking URI; default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db here."""
     artifact_root: str = "mlartifacts"
     """Where a new experiment on a local store keeps its artifacts."""
+    table_rows: int = Field(1000, ge=0)
+    """Sections logged as the run's table for the UI's table and compare views (`sections_table.json`);
+    a corpus run logs a stable sample of this many. 0: none."""
 
 
 class RunConfig(Strict):

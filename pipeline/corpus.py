@@ -133,9 +133,10 @@ def run_corpus(
     progress: Progress | None = None,
     models: dict[str, str] | None = None,
     batch_size: int | None = None,
+    overrides: list[str] | None = None,
 ) -> CorpusResult:
     """Run the configured stages over a corpus into ``output`` (see the module docstring)."""
-    from pipeline import tracking
+    from pipeline import lineage, tracking
     from pipeline.runner import default_run_name
 
     batch_size = batch_size or DEFAULT_BATCH
@@ -164,7 +165,7 @@ def run_corpus(
                 replaced = Replaced(set(out.done_keys()), ["input"] if other_input else
                                     changed_parts(state.get("config"), worker.relevant) or ["unknown"])
                 out.set_aside("another corpus" if other_input else "another config")
-            name = config.run_name or default_run_name(config_path, input_path)
+            name = config.run_name or default_run_name(config_path, input_path, overrides)
             tags = {"input": str(input_path), "output": str(out.root), "corpus": "true"}
             if state.get("mlflow_run_id"):
                 tags["resumes"] = state["mlflow_run_id"]
@@ -181,8 +182,12 @@ def run_corpus(
                 tracking.log_text(json.dumps(keys, indent=2, default=str) + "\n", "keys.json")
                 if replaced.because:
                     tracking.set_tags({"recomputed_because": ", ".join(replaced.because)[:5000]})
+                lineage.log_code_version()
+                lineage.log_corpus_input(input_path)
+                used = lineage.log_model_inputs(models) if models else {}
                 if models:
                     tracking.set_tags({f"model.{role}": m for role, m in models.items()})
+                lineage.describe_run(input_path, used, overrides)
                 run.execute(itertools.chain([first], documents), result)
             return result
     finally:
@@ -360,6 +365,17 @@ class _CorpusRun:
         tracking.log_text(json.dumps(summary, indent=2) + "\n", "summary.json")
         tracking.log_dataframe(pd.DataFrame(self.errors, columns=["id", "stage", "error"]), "errors")
         self._log_sections()
+        self._log_table()
+
+    def _log_table(self) -> None:
+        """A stable sample of the sections (``tracking.table_rows``) for the UI's table views."""
+        from pipeline import lineage
+
+        limit = self.config.tracking.table_rows
+        if limit <= 0 or not self.out.part_files():
+            return
+        sample = self.out.sample(limit).rename(columns={"id": "article_id"})
+        lineage.log_section_table(sample, limit)
 
     def _input(self) -> str:
         return str(self.out.read_state().get("input", ""))

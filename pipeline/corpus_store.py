@@ -223,6 +223,34 @@ class OutputDir:
     def parts_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.part_files())
 
+    def sample(self, limit: int) -> Any:
+        """A stable sample of at most ``limit`` section rows: whole articles, lowest id hash first.
+
+        Two passes, one part in memory at a time: the ids and their row counts, then the chosen rows.
+        Two runs over the same corpus pick the same articles, so their tables line up side by side.
+        """
+        import hashlib
+
+        import pandas as pd
+        import pyarrow.parquet as pq
+
+        counts: dict[str, int] = {}
+        for part in self.part_files():
+            for doc_id in pq.read_table(part, columns=["id"]).column("id").to_pylist():
+                counts[doc_id] = counts.get(doc_id, 0) + 1
+        chosen: set[str] = set()
+        total = 0
+        for doc_id in sorted(counts, key=lambda i: hashlib.sha256(str(i).encode()).hexdigest()):
+            if total + counts[doc_id] > limit and chosen:
+                break
+            chosen.add(doc_id)
+            total += counts[doc_id]
+        frames = []
+        for table in self.iter_parts():
+            frame = table.to_pandas()
+            frames.append(frame[frame["id"].isin(chosen)])
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def concatenate(self, target: Path, schema: Any) -> int:
         """Stream every part into one Parquet file (one part in memory at a time); returns rows."""
         import pyarrow.parquet as pq

@@ -9,12 +9,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import STARTED
 from pipeline.config import RunConfig
 from pipeline.ingest import parse, read_document
 from pipeline.records import Article, Segmented
 from pipeline.segment import segment_article
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 Progress = Callable[[str, int, int], None]
 
@@ -35,9 +39,15 @@ class RunResult:
     """Role -> the resolved model that scored (``models:/tone/3``), as in the sections table."""
 
 
-def default_run_name(config_path: str | None, input_path: Path) -> str:
+def default_run_name(config_path: str | None, input_path: Path, overrides: list[str] | None = None) -> str:
+    """``<config>[+key=value...]-<input>-<time>``: the settings given with ``--set`` show in the name
+    (last key part only, e.g. ``default+context=section-example_article-1129-2017``), so two runs
+    that differ only there are told apart in the runs table and the compare view."""
     stem = Path(config_path).stem if config_path else "defaults"
-    return f"{stem}-{input_path.stem}-{dt.datetime.now():%m%d-%H%M%S}"
+    hidden = ("tracking.", "run_name")  # where the run goes, not what it does
+    shown = [o.split("=", 1) for o in overrides or [] if "=" in o and not o.startswith(hidden)]
+    changed = "".join(f"+{key.rsplit('.', 1)[-1]}={value}" for key, value in shown)
+    return f"{stem}{changed[:80]}-{input_path.stem}-{dt.datetime.now():%m%d-%H%M%S}"
 
 
 def run_pipeline(
@@ -46,26 +56,33 @@ def run_pipeline(
     config_path: str | None = None,
     progress: Progress | None = None,
     models: dict[str, str] | None = None,
+    overrides: list[str] | None = None,
 ) -> RunResult:
     """One article: each configured stage is a child run of one parent run (corpora: pipeline.corpus)."""
     import pandas as pd
 
-    from pipeline import tracking
+    from pipeline import lineage, tracking
 
     start = time.perf_counter()
     doc = read_document(input_path, config.ingest, config.input.format)  # bad input fails before any run
     uri = tracking.connect(config.tracking)
     experiment = tracking.experiment_id(config.experiment, config.tracking)
-    name = config.run_name or default_run_name(config_path, input_path)
+    name = config.run_name or default_run_name(config_path, input_path, overrides)
     with tracking.run(name, experiment, tags={"input": str(input_path)}) as parent:
         tracking.log_config(config)
+        lineage.log_code_version()
+        used: dict[str, str] = {}
         if models:
             tracking.set_tags({f"model.{role}": uri for role, uri in models.items()})
+            used = lineage.log_model_inputs(models)
+        lineage.describe_run(input_path, used, overrides)
         with tracking.run("ingest", experiment, nested=True):
             articles = [parse(doc, config.ingest)]
             stage_metrics = _ingest_metrics(articles)
             tracking.log_metrics(stage_metrics)
             tracking.log_dataframe(pd.DataFrame(_dropped_rows(articles), columns=DROPPED_COLUMNS), "dropped")
+        paragraphs = pd.DataFrame(_paragraph_rows(articles), columns=PARAGRAPH_COLUMNS)
+        lineage.log_article_input(input_path, paragraphs)  # on the parent, now active again
         segmented: list[Segmented] = []
         if "segment" in config.stages:
             with tracking.run("segment", experiment, nested=True):
@@ -79,10 +96,12 @@ def run_pipeline(
         resolved: dict[str, str] = {}
         if "score" in config.stages and segmented:
             with tracking.run("score", experiment, nested=True):
+                lineage.log_model_inputs(models or {}, tag_versions=False)  # the parent's id is the tag
                 scores, score_metrics, resolved = _score_stage(config, segmented, models or {})
                 stage_metrics |= score_metrics
         seconds = time.perf_counter() - start
         tracking.log_metrics(stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds})
+        lineage.log_section_table(_ui_table(segmented, scores), config.tracking.table_rows)
     return RunResult(
         run_id=parent.info.run_id,
         experiment_id=experiment,
@@ -98,6 +117,28 @@ def run_pipeline(
 
 DROPPED_COLUMNS = ["article_id", "text", "reason"]
 SECTION_COLUMNS = ["article_id", "section_index", "heading", "n_paragraphs", "n_words", "method", "text"]
+
+
+PARAGRAPH_COLUMNS = ["article_id", "text"]  # strings only: MLflow warns on integer columns
+
+
+def _paragraph_rows(articles: list[Article]) -> list[dict]:
+    """The paragraphs the run read (after boilerplate), the rows of its dataset input."""
+    return [{"article_id": a.id, "text": p} for a in articles for p in a.paragraphs]
+
+
+def _ui_table(segmented: list[Segmented], scores: list) -> pd.DataFrame:
+    """One row per section: structure and text, with the scores where the run scored them."""
+    import pandas as pd
+
+    from pipeline.score.tables import section_rows
+
+    frame = pd.DataFrame(_section_rows(segmented), columns=SECTION_COLUMNS)
+    if not scores:
+        return frame
+    scored = pd.DataFrame(section_rows(scores)).rename(columns={"index": "section_index"})
+    keep = ["article_id", "section_index", "n_words", "method", "text"]
+    return scored.merge(frame[keep], on=["article_id", "section_index"], how="left")
 
 
 def _dropped_rows(articles: list[Article]) -> list[dict]:

@@ -17,10 +17,13 @@ from pipeline.config import TrackingConfig, flatten, to_yaml
 from pipeline.errors import TrackingError, first_line
 
 DEFAULT_DB = "mlflow.db"
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+EXPERIMENT_KIND = "custom_model_development"  # the UI opens runs, charts and compare first (not GenAI)
 MAX_PARAM_CHARS = 6000
 SECRET_WORDS = {"token", "key", "apikey", "password", "passwd", "secret", "credentials"}
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars for local copies
 _ANSWERED: set[str] = set()  # stores already checked in this process
 
 
@@ -37,12 +40,37 @@ def is_local(uri: str) -> bool:
     return urlparse(uri).scheme in ("", "file", "sqlite")
 
 
+UI_VIEW = "workflowType=machine_learning"
+"""MLflow 3.17's UI shows GenAI or model-training pages by a per-browser switch, not by the experiment's
+kind; this URL parameter opens the model-training pages (runs table, charts, compare, registry)."""
+
+
+def ui_url(base: str, experiment_id: str | None = None, run_id: str | None = None) -> str:
+    """The UI page of an experiment's runs, or of one run, in the model-training view."""
+    path = "#/experiments"
+    if experiment_id is not None:
+        path += f"/{experiment_id}/runs" + (f"/{run_id}" if run_id else "")
+    return f"{base.rstrip('/')}/{path}?{UI_VIEW}"
+
+
+def find_experiment(name: str) -> str | None:
+    """The id of experiment ``name`` in the current store, or None (nothing is created)."""
+    import mlflow
+
+    try:
+        found = mlflow.get_experiment_by_name(name)
+    except Exception:  # a store that does not answer: the UI will say so
+        return None
+    return None if found is None else found.experiment_id
+
+
 def connect(config: TrackingConfig) -> str:
     """Point MLflow at the store and check that it answers; fail fast with one line if not."""
     import mlflow
 
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+    if not os.environ.get("PIPELINE_DEBUG"):  # `--debug` keeps MLflow's INFO log
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     uri = resolve_uri(config)
     mlflow.set_tracking_uri(uri)
     if uri in _ANSWERED:
@@ -74,23 +102,41 @@ def _check_server(uri: str) -> None:
 
 
 def experiment_id(name: str, config: TrackingConfig) -> str:
-    """The id of experiment ``name``, created with an explicit artifact folder on local stores."""
+    """The id of experiment ``name``, created with an explicit artifact folder on local stores.
+
+    Every experiment the project writes to is marked as a model-training experiment
+    (:data:`EXPERIMENT_KIND`), so that the UI shows its runs table, charts and compare view first; an
+    existing experiment gets the tag on its next run.
+    """
     import mlflow
 
     found = mlflow.get_experiment_by_name(name)
     if found is not None:
+        _mark_kind(found)
         return found.experiment_id
     location = None
     if is_local(resolve_uri(config)):
         folder = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "experiment"
         location = (Path(config.artifact_root).expanduser().resolve() / folder).as_uri()
     try:
-        return mlflow.create_experiment(name, artifact_location=location)
+        return mlflow.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND}
+        )
     except Exception as exc:
         found = mlflow.get_experiment_by_name(name)  # created by a concurrent process
         if found is None:
             raise TrackingError(f"cannot create MLflow experiment {name!r}: {first_line(exc, 500)}") from None
+        _mark_kind(found)
         return found.experiment_id
+
+
+def _mark_kind(experiment: Any) -> None:
+    """Tag an existing experiment as model training, unless it already is."""
+    import mlflow
+
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+        client = mlflow.MlflowClient()
+        client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
 
 @contextlib.contextmanager

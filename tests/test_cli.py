@@ -167,7 +167,7 @@ def test_run_records_parent_and_stage_runs(article, tmp_path):
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1
     parent = parents[0]
-    assert parent.info.run_name.startswith("cfg-ferry-")
+    assert parent.info.run_name.startswith("cfg+window=3-ferry-")  # the --set setting shows in the name
     children = {
         r.info.run_name: r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id
     }
@@ -232,7 +232,9 @@ def test_ui_serves_the_store_on_localhost(tmp_path):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
-    assert str(tmp_path / "mlflow.db") in proc.stderr.read()
+    stderr = proc.stderr.read()
+    assert str(tmp_path / "mlflow.db") in stderr
+    assert f"http://127.0.0.1:{port}/#/experiments?workflowType=machine_learning" in stderr  # model training
 
 
 def test_segment_seed_article_json_matches_gold(shared, tmp_path):

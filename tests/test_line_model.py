@@ -93,7 +93,8 @@ def _write_labelled_page(folder: Path, name: str, heading: str) -> None:
 def test_a_model_trains_on_labelled_pages_and_round_trips(tmp_path: Path) -> None:
     for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
         _write_labelled_page(tmp_path, f"site{k}", heading)
-    pages = [load_page(tmp_path / f"site{k}.txt", tmp_path / f"site{k}.silver.json", "silver") for k in range(4)]
+    pages = [load_page(tmp_path / f"site{k}.txt", tmp_path / f"site{k}.silver.json", "silver")
+             for k in range(4)]
     assert [p.site for p in pages] == ["site0.example", "site1.example", "site2.example", "site3.example"]
     assert (pages[0].labels == CLASSES.index("heading")).sum() == 2
     model = fit_line_model(pages, max_iter=20, min_samples_leaf=2)
@@ -102,7 +103,8 @@ def test_a_model_trains_on_labelled_pages_and_round_trips(tmp_path: Path) -> Non
     p = loaded.predict_proba(pages[1].features)
     assert np.allclose(p, model.predict_proba(pages[1].features))
     labels = label_lines(pages[1].verdicts, p)
-    headings = [line.text for line, label in zip(pages[1].verdicts.lines, labels, strict=True) if label == "heading"]
+    lines = pages[1].verdicts.lines
+    headings = [line.text for line, label in zip(lines, labels, strict=True) if label == "heading"]
     assert headings == ["A narrow vote", "What happens next"]
 
 

@@ -38,7 +38,9 @@ class ClassifierModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):  # no type hints: MLflow would try to read a schema from them
         self.classifier = load_classifier(context.artifacts[ARTIFACT_KEY])
 
-    def predict(self, context, model_input, params=None):
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         if "text" not in frame.columns:
             found = ", ".join(map(str, frame.columns))
@@ -81,6 +83,9 @@ def requirements(classifier: Classifier) -> list[str]:
             out.append(name)
     return out
 
+
+MODEL_FROM_CODE = Path(__file__).with_name("pyfunc_code.py")
+"""The file MLflow runs to build the pyfunc model when it loads it (MLflow's models from code)."""
 
 MODEL_CODE = (
     "classifier.py", "ensemble.py", "mlflow_model.py", "locate.py", "relatedness.py", "embedder.py",
@@ -127,7 +132,7 @@ def log_classifier(
         try:
             return mlflow.pyfunc.log_model(
                 name=name,
-                python_model=ClassifierModel(),
+                python_model=str(MODEL_FROM_CODE),  # models from code: nothing pickled
                 artifacts={ARTIFACT_KEY: str(folder)},
                 code_paths=[str(code)],
                 signature=signature_for(classifier),
@@ -141,18 +146,62 @@ def log_classifier(
 
 
 def register(
-    model_uri: str, name: str, alias: str | None = "champion", tags: dict[str, str] | None = None
+    model_uri: str,
+    name: str,
+    alias: str | None = "champion",
+    tags: dict[str, str] | None = None,
+    description: str | None = None,
+    run_id: str | None = None,
+    task: str | None = None,
 ) -> str:
-    """Register ``model_uri`` under ``name`` with ``tags``, point ``alias`` at it; returns the version."""
-    from mlflow import MlflowClient
+    """Register ``model_uri`` under ``name`` with ``tags``, point ``alias`` at it; returns the version.
 
+    The version is linked to its LoggedModel (``models:/m-...``) and to the training run ``run_id``, so
+    the version page shows its source run; nothing is printed (MLflow's own ``register_model`` prints).
+    ``description``: the version's; ``task``: picks the registered model's description when it is new.
+    """
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
     try:
-        version = mlflow.register_model(model_uri, name, tags=tags or {})
+        try:
+            client.create_registered_model(name, description=REGISTERED_DESCRIPTION.get(task or ""))
+        except MlflowException as exc:
+            if "ALREADY_EXISTS" not in str(exc.error_code):
+                raise
+        version = client.create_model_version(
+            name, model_uri, run_id=run_id, tags=tags or {}, description=description, model_id=model_id
+        )
+        if model_id:
+            _link_version(client, model_id, version)
         if alias:
-            MlflowClient().set_registered_model_alias(name, alias, version.version)
+            client.set_registered_model_alias(name, alias, version.version)
     except Exception as exc:
         raise ModelError(f"cannot register {model_uri} as {name!r}: {_first_line(exc)}") from exc
     return str(version.version)
+
+
+REGISTERED_DESCRIPTION = {
+    "tone": "Tone of a news text: negative / neutral / positive. Trained by `pipeline train`; "
+            "each version's description gives its data and dev figures.",
+    "stance": "Stance of a news text toward a target (the first text of a pair): against / neutral "
+              "/ favor. Trained by `pipeline train`; each version's description gives its data and "
+              "dev figures.",
+}
+
+
+def _link_version(client: Any, model_id: str, version: Any) -> None:
+    """Record the version on its LoggedModel (``mlflow.modelVersions``), as ``register_model`` does."""
+    import json
+
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    entry = [{"name": version.name, "version": version.version}]
+    existing = client.get_logged_model(model_id).tags.get(MLFLOW_MODEL_VERSIONS)
+    value = (json.loads(existing) if existing else []) + entry
+    client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps(value)})
 
 
 def find_version(name: str, tags: dict[str, str]) -> Any | None:

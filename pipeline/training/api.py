@@ -15,7 +15,9 @@ calibrates, logs and registers the classifier in one MLflow run:
   and, per step, ``train.loss`` and ``checkpoint.dev.*`` (each dev check during training);
   ``test.*`` likewise when a source feeds ``test``;
 - artifacts: ``plots/confusion_dev.png``, ``plots/reliability_dev.png``, ``dev_predictions.parquet``;
-- the model (pyfunc) registered as ``register.name`` (default: the task) with ``register.alias``.
+- the model (pyfunc, logged from code) registered as ``register.name`` (default: the task) with
+  ``register.alias``, linked to this run, with a description and the dev figures as tags
+  (`pipeline.training.model_card`).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
     ``alias``, ``version``, ``reused``, ``config_hash``, ``data_hash`` and ``metrics`` (dev/test/train
     figures as logged).
     """
-    from pipeline import tracking
+    from pipeline import lineage, tracking
     from pipeline.config import load_config
     from pipeline.interrupts import sigterm_as_interrupt
     from pipeline.training.config import TrainConfig
@@ -93,6 +95,7 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
         if active.info.run_id != earlier_run:  # a resumed run has its params and inputs already
             tracking.log_config(config)
             _log_inputs(splits)
+            lineage.log_code_version()
         if checkpoints is not None:
             checkpoints.run_id = active.info.run_id
         classifier, metrics = _train_and_evaluate(config, splits, checkpoints)
@@ -109,12 +112,17 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
         }
         if config.register.enabled:
             from pipeline.models.mlflow_model import log_classifier, register
+            from pipeline.training.model_card import version_description, version_tags
 
             example = splits.dev.head(2)
             example = example[["text", "target"]] if config.task == "stance" else example[["text"]]
             info = log_classifier(classifier, example.reset_index(drop=True))
             tags = {**hashes, "run_id": active.info.run_id} | ({"files_hash": files} if files else {})
-            version = register(info.model_uri, name, alias, tags=tags)
+            version = register(
+                info.model_uri, name, alias, tags=tags | version_tags(metrics),
+                description=version_description(config, splits, metrics), run_id=active.info.run_id,
+                task=config.task,
+            )
             summary.update(
                 version=version, model_uri=f"models:/{name}@{alias}" if alias else f"models:/{name}/{version}"
             )
