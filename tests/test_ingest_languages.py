@@ -184,7 +184,7 @@ def test_full_width_stop_ends_a_sentence_only_when_reading_any_script() -> None:
     wide = rule_verdicts(text, any_script=True).lines[1]
     narrow = rule_verdicts(text).lines[1]
     assert wide.ends_sentence and wide.n_words >= 15
-    assert not narrow.ends_sentence and narrow.n_words == 1
+    assert not narrow.ends_sentence and narrow.n_words <= 3  # runs between commas
 
 
 def test_a_cjk_page_from_a_file_is_never_without_text(tmp_path: Path) -> None:

@@ -30,7 +30,8 @@ def _parse(text: str, parser: str = "learned"):
 def test_shipped_model_loads_and_matches_the_feature_code() -> None:
     model = shipped_model("v1")
     assert model.feature_names == feature_names()
-    assert set(model.meta["decision"]) == {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph"}
+    assert set(model.meta["decision"]) == {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph",
+                                           "lone_heading"}
     assert model.meta["sites"] >= 100
     verdicts = rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True)
     probabilities = model.predict_proba(page_features(verdicts))

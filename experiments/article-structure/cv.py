@@ -12,6 +12,7 @@ Usage: python experiments/article-structure/cv.py [--folds 5] [--verbose] [--mlf
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import pickle
 import statistics
@@ -84,14 +85,14 @@ def search_decision(pages: list[LabelledPage], probabilities: dict[str, np.ndarr
     """The decision rule with the best `objective` on the out-of-fold probabilities (a small grid)."""
     fold = [0] * len(pages)
     best, best_value = DecisionRule(), float("-inf")
-    for add_h in (0.4, 0.5, 0.6, 0.7, 0.8):
-        for keep_h in (0.05, 0.1, 0.2, 0.3):
-            for add_p, keep_p in ((0.5, 0.5), (0.7, 0.2), (0.8, 0.1)):
-                decision = DecisionRule(add_h, keep_h, add_p, keep_p)
-                value = objective(score_pages(pages, fold, probabilities, decision, ("learned",)))
-                if value > best_value:
-                    best, best_value = decision, value
-                    print(f"  {decision.as_dict()} -> {value:.3f}", flush=True)
+    grid = itertools.product((0.4, 0.5, 0.6, 0.7, 0.8), (0.05, 0.1, 0.2, 0.3), ((0.7, 0.2), (0.8, 0.1)),
+                             (0.0, 0.7, 0.9))
+    for add_h, keep_h, (add_p, keep_p), lone in grid:
+        decision = DecisionRule(add_h, keep_h, add_p, keep_p, lone)
+        value = objective(score_pages(pages, fold, probabilities, decision, ("learned",)))
+        if value > best_value:
+            best, best_value = decision, value
+            print(f"  {decision.as_dict()} -> {value:.3f}", flush=True)
     return best
 
 
@@ -124,6 +125,8 @@ def main() -> None:
     parser.add_argument("--heading-weight", type=float, default=3.0)
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
+    parser.add_argument("--probabilities", type=Path,
+                        help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
     parser.add_argument("--search", action="store_true", help="choose the decision rule on the CV")
     parser.add_argument("--decision", nargs="*", default=[], metavar="KEY=VALUE",
                         help="decision rule settings (add_heading=0.6 ...)")
@@ -143,7 +146,12 @@ def main() -> None:
     print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, "
           f"{sum(len(p.labels) for p in pages)} lines ({time.perf_counter() - start:.0f} s)", flush=True)
     fold = site_folds(pages, args.folds)
-    probabilities = out_of_fold_probabilities(pages, fold, args)
+    if args.probabilities and args.probabilities.exists():
+        probabilities = pickle.loads(args.probabilities.read_bytes())
+    else:
+        probabilities = out_of_fold_probabilities(pages, fold, args)
+        if args.probabilities:
+            args.probabilities.write_bytes(pickle.dumps(probabilities))
     print(f"out-of-fold probabilities ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.search:
         decision = search_decision(pages, probabilities)

@@ -26,6 +26,8 @@ CLASSES = ("other", "paragraph", "heading")
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "line_model"
 #: Most lines (pictures, credits) between a heading and the paragraph under it.
 HEADING_GAP_LINES = 3
+#: Fewer words than this, not prose, dropped by the rules: text only between text (`_drop_added_stubs`).
+STUB_WORDS = 5
 
 
 @dataclass
@@ -98,10 +100,14 @@ class DecisionRule:
     keep_heading: float = 0.5
     add_paragraph: float = 0.5
     keep_paragraph: float = 0.5
+    lone_heading: float = 0.0
+    """A page's only heading stays one only with this heading probability: sub-headings come in
+    twos or more, a lone one is more often a label or a pull quote."""
 
     def as_dict(self) -> dict[str, float]:
         return {"add_heading": self.add_heading, "keep_heading": self.keep_heading,
-                "add_paragraph": self.add_paragraph, "keep_paragraph": self.keep_paragraph}
+                "add_paragraph": self.add_paragraph, "keep_paragraph": self.keep_paragraph,
+                "lone_heading": self.lone_heading}
 
 
 def _decide(rule: str, p: np.ndarray, decision: DecisionRule) -> str:
@@ -114,6 +120,20 @@ def _decide(rule: str, p: np.ndarray, decision: DecisionRule) -> str:
         return "heading"
     threshold = decision.keep_paragraph if rule in ("paragraph", "heading") else decision.add_paragraph
     return "paragraph" if p_paragraph + p_heading >= threshold else "other"
+
+
+def _drop_added_stubs(verdicts: RuleVerdicts, labels: list[str]) -> None:
+    """A short line the rules dropped and the model took as text ("Share", "Read more") stays text
+    only inside the body, with text on both sides; at the body's edges it is page furniture."""
+    text = ("paragraph", "heading")
+    for i, label in enumerate(labels):
+        if label != "paragraph" or verdicts.labels[i] in text or verdicts.prose[i]:
+            continue
+        if verdicts.lines[i].n_words >= STUB_WORDS:
+            continue
+        inside = 0 < i < len(labels) - 1 and labels[i - 1] in text and labels[i + 1] in text
+        if not inside:
+            labels[i] = "other"
 
 
 def label_lines(
@@ -137,6 +157,7 @@ def label_lines(
         if label == "heading" and verdicts.line_reasons[i] is not None:
             label = "other"  # a credit, byline, share bar ... by its own words: never a heading
         labels.append(label)
+    _drop_added_stubs(verdicts, labels)
     paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
     first = paragraphs[0] if paragraphs else len(labels)
     for i, label in enumerate(labels):
@@ -145,6 +166,9 @@ def label_lines(
         below = labels[i + 1 : i + 2 + HEADING_GAP_LINES]
         if "paragraph" not in below:
             labels[i] = "other"
+    headings = [i for i, label in enumerate(labels) if label == "heading"]
+    if len(headings) == 1 and probabilities[headings[0], CLASSES.index("heading")] < decision.lone_heading:
+        labels[headings[0]] = "other"
     for i, label in enumerate(labels):
         if label == "other":
             rule = verdicts.labels[i]

@@ -113,13 +113,20 @@ def page_weights(
 ) -> np.ndarray:
     """One weight a line: each page counts about the same whatever its length (1/sqrt of its lines),
     reviewed gold pages `gold_weight` times a silver one, heading lines (rare: 2 % of lines)
-    `heading_weight` times other lines."""
+    `heading_weight` times other lines.
+
+    A line that silver labels call a paragraph where the rules see a sub-heading gets no weight: the
+    silver labels miss sub-headings set as bold paragraphs, so that label says nothing either way.
+    """
     weights = []
-    heading = CLASSES.index("heading")
+    heading, paragraph = CLASSES.index("heading"), CLASSES.index("paragraph")
     for page in pages:
         n = max(len(page.labels), 1)
         w = np.full(len(page.labels), (gold_weight if page.kind == "gold" else 1.0) / np.sqrt(n))
         w[page.labels == heading] *= heading_weight
+        if page.kind == "silver":
+            rule_heading = np.asarray([label == "heading" for label in page.verdicts.labels], dtype=bool)
+            w[(page.labels == paragraph) & rule_heading] = 0.0
         weights.append(w)
     return np.concatenate(weights) if weights else np.zeros(0)
 
