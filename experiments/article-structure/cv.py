@@ -129,7 +129,7 @@ def main() -> None:
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
     parser.add_argument("--search", action="store_true", help="choose the decision rule on the CV")
     parser.add_argument("--decision", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="decision rule settings (add_heading=0.6 ...)")
+                        help="decision rule settings (add_heading=0.6 ...); default: decision.json")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--mlflow", action="store_true", help="log the figures to ./mlflow.db")
     args = parser.parse_args()
@@ -155,8 +155,10 @@ def main() -> None:
     print(f"out-of-fold probabilities ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.search:
         decision = search_decision(pages, probabilities)
-    else:
+    elif args.decision:
         decision = DecisionRule(**dict(parse_setting(kv) for kv in args.decision))
+    else:
+        decision = DecisionRule(**json.loads(DECISION_FILE.read_text(encoding="utf-8")))
     print(f"decision rule: {decision.as_dict()}", flush=True)
     if args.search:
         DECISION_FILE.write_text(json.dumps(decision.as_dict(), indent=2) + "\n", encoding="utf-8")
