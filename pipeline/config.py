@@ -36,6 +36,14 @@ class IngestConfig(Strict):
     """Drop site chrome, promos, 'recommended' lists, captions and credits from plain text."""
     max_heading_words: int = Field(16, ge=1)
     """A plain-text line longer than this many words is never taken as a sub-heading."""
+
+    @field_validator("text_parser")
+    @classmethod
+    def _known_text_parser(cls, name: str) -> str:
+        from pipeline.ingest import TEXT_PARSERS  # lazy: ingest imports this module
+
+        TEXT_PARSERS.resolve(name)  # ConfigError (a ValueError) listing the known names
+        return name
     max_bytes: int = Field(5_000_000, gt=0)
     """Refuse a single article larger than this many bytes."""
 

@@ -60,9 +60,14 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
         )
 
 
-def test_unknown_text_parser_lists_the_known_ones() -> None:
-    with pytest.raises(ConfigError, match=r"unknown plain-text parser 'learnt'.*learned\.v1, rules\.v1"):
-        _parse(SCRAPED_WITH_HEADINGS, "learnt")
+def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_path: Path) -> None:
+    from pipeline.config import load_config
+
+    config = tmp_path / "c.yaml"
+    config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
+                                          r"learned\.v1, rules\.v1"):
+        load_config(config)
 
 
 def test_a_tampered_model_file_is_refused(tmp_path: Path) -> None:
