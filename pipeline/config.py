@@ -40,7 +40,7 @@ class IngestConfig(Strict):
     @field_validator("text_parser")
     @classmethod
     def _known_text_parser(cls, name: str) -> str:
-        from pipeline.ingest import TEXT_PARSERS  # lazy: ingest imports this module
+        from pipeline.ingest.parsers import TEXT_PARSERS  # lazy: the ingest package imports this module
 
         TEXT_PARSERS.resolve(name)  # ConfigError (a ValueError) listing the known names
         return name

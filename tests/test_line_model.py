@@ -139,3 +139,14 @@ def test_the_segment_key_covers_the_shipped_line_model(tmp_path: Path, monkeypat
     finally:
         keys.code_files.cache_clear()
         keys.code_digest.cache_clear()
+
+
+@pytest.mark.parametrize("module", ["pipeline.ingest", "pipeline.config", "pipeline.ingest.line_model",
+                                    "pipeline.segment", "pipeline.cli"])
+def test_each_module_imports_first_in_a_fresh_process(module: str) -> None:
+    """The config checks parser names against the ingest registry: no import cycle in any order."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-500:]

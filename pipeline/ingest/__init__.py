@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import IngestConfig
 from pipeline.errors import InputError
 from pipeline.ingest.decode import decode_bytes, normalize, read_bytes
-from pipeline.ingest.parsed import Parsed
+from pipeline.ingest.parsers import TEXT_PARSERS
 from pipeline.records import Article
-from pipeline.registry import Registry
 
 ARTICLE_SUFFIXES = {".txt": "text", ".text": "text", ".html": "html", ".htm": "html",
                     ".md": "markdown", ".markdown": "markdown"}
@@ -63,28 +62,6 @@ def parse(doc: RawDoc, config: IngestConfig) -> Article:
         source=doc.source,
         format=doc.format,
     )
-
-
-TextParser = Callable[[str, IngestConfig], Parsed]
-TEXT_PARSERS: Registry[TextParser] = Registry("plain-text parser")
-
-
-@TEXT_PARSERS.register("rules.v1")
-def _rules_v1(text: str, config: IngestConfig) -> Parsed:
-    """The hand-written plain-text rules (`text.py`)."""
-    from pipeline.ingest.text import parse_plain_text
-
-    return parse_plain_text(text, drop_boilerplate=config.drop_boilerplate,
-                            max_heading_words=config.max_heading_words)
-
-
-@TEXT_PARSERS.register("learned.v1")
-def _learned_v1(text: str, config: IngestConfig) -> Parsed:
-    """The rules' verdicts relabelled by the shipped line model v1 (`line_model.py`)."""
-    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
-
-    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
-                                    max_heading_words=config.max_heading_words, model=shipped_model("v1"))
 
 
 def read_document(path: Path, config: IngestConfig, fmt: str = "auto", doc_id: str | None = None) -> RawDoc:

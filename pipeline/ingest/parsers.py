@@ -1,0 +1,37 @@
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`): `ingest.text_parser` picks one.
+
+Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
+package (which imports the config).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pipeline.ingest.parsed import Parsed
+from pipeline.registry import Registry
+
+if TYPE_CHECKING:
+    from pipeline.config import IngestConfig
+
+TextParser = Callable[[str, "IngestConfig"], Parsed]
+TEXT_PARSERS: Registry[TextParser] = Registry("plain-text parser")
+
+
+@TEXT_PARSERS.register("rules.v1")
+def _rules_v1(text: str, config: IngestConfig) -> Parsed:
+    """The hand-written plain-text rules (`text.py`)."""
+    from pipeline.ingest.text import parse_plain_text
+
+    return parse_plain_text(text, drop_boilerplate=config.drop_boilerplate,
+                            max_heading_words=config.max_heading_words)
+
+
+@TEXT_PARSERS.register("learned.v1")
+def _learned_v1(text: str, config: IngestConfig) -> Parsed:
+    """The rules' verdicts relabelled by the shipped line model v1 (`line_model.py`)."""
+    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
+
+    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
+                                    max_heading_words=config.max_heading_words, model=shipped_model("v1"))
