@@ -34,6 +34,8 @@ _BULLET = re.compile(r"^[-–—•*·▪►>#]+\s*")
 _OPENERS = "\"'“‘«([*¡¿„"
 _CLOSERS = "\"'”’»)]*"
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+#: What documentation and wiki generators print after a heading: "[edit]", "¶", "#", "§".
+_ANCHOR_END = re.compile(r"(?:\[\s*[^\W\d_]{2,15}\s*\]|[¶#§])\s*$")
 
 
 def _shape(text: str, page_words: Counter[str]) -> list[float]:
@@ -73,6 +75,8 @@ def _shape(text: str, page_words: Counter[str]) -> list[float]:
         float(cjk_chars(text) > 0),
         common,
         float("|" in text or " · " in text or " • " in text),
+        float(bool(_ANCHOR_END.search(text))),
+        float(": " in stripped[:-1] or "：" in stripped[:-1]),
     ]
 
 
@@ -175,7 +179,7 @@ def feature_names() -> list[str]:
     shape = ["log_words", "log_chars", "ends_sentence", "ends_question", "ends_colon", "ends_comma",
              "ends_ellipsis", "ends_open", "starts_upper", "starts_lower", "starts_digit", "bullet",
              "upper_share", "capitalised_share", "cased_script", "digit_share", "currency", "link",
-             "cjk", "page_common_words", "separators"]
+             "cjk", "page_common_words", "separators", "anchor_end", "colon_inside"]
     place = ["position", "in_body", "before_body", "after_body", "to_body_start", "to_body_end",
              "from_paragraph_above", "to_paragraph_below", "words_vs_page", "repeats", "alone",
              "page_uses_blank_lines", "page_rule_headings", "page_rule_paragraphs", "page_lines",
