@@ -315,7 +315,7 @@ def test_short_unspaced_page_is_not_refused(lang: str) -> None:
 
 
 def test_word_count_holds_for_scripts_without_spaces() -> None:
-    from pipeline.ingest.wordcount import ends_sentence, word_count
+    from pipeline.ingest.scripts import ends_sentence, word_count
 
     assert word_count("The council met on Tuesday") == 5
     assert word_count("Городской совет одобрил линию") == 4

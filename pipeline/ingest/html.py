@@ -55,7 +55,7 @@ from pipeline.ingest.html_rules import (
     promo_reason,
 )
 from pipeline.ingest.parsed import Parsed
-from pipeline.ingest.wordcount import ends_sentence, word_count
+from pipeline.ingest.scripts import ends_sentence, word_count
 from pipeline.records import Block, Dropped
 
 MAIN_SHARE = 0.15  # a container kind directly holding this share of the body words is a body container

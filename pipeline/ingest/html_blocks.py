@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from pipeline.ingest.html_meta import clean_text
-from pipeline.ingest.wordcount import ends_sentence, word_count
+from pipeline.ingest.scripts import ends_sentence, word_count
 
 _BOLD = {"#b", "#strong"}
 _LINE = "\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from pipeline.ingest.html_meta import clean_text
-from pipeline.ingest.wordcount import word_count
+from pipeline.ingest.scripts import word_count
 
 # Elements whose text is indexed (the innermost one holding a block's text is its match).
 INDEXED_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "blockquote", "figcaption",

@@ -10,7 +10,7 @@ import re
 from lxml import etree
 from lxml import html as lxml_html
 
-from pipeline.ingest.wordcount import word_count
+from pipeline.ingest.scripts import word_count
 
 _SPACE = re.compile(r"\s+")
 # `Headline | Section | Site`, `Headline - Site`, `Headline — Site`, `Headline :: Site`, `Headline · Site`.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.ingest.wordcount import word_count
+from pipeline.ingest.scripts import word_count
 
 # Headings that label page furniture, not a part of the article: recirculation ("Related", "More from
 # X", "Read more"), sharing, sign-ups, ads, comments, galleries, review boxes, tags and bylines.
