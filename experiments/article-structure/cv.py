@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gold-weight", type=float, default=3.0)
-    parser.add_argument("--heading-weight", type=float, default=3.0)
+    parser.add_argument("--heading-weight", type=float, default=5.0)
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,

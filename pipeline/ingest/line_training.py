@@ -109,7 +109,7 @@ def load_folder(folder: Path, kind: str) -> list[LabelledPage]:
 
 
 def page_weights(
-    pages: list[LabelledPage], gold_weight: float = 3.0, heading_weight: float = 3.0
+    pages: list[LabelledPage], gold_weight: float = 3.0, heading_weight: float = 5.0
 ) -> np.ndarray:
     """One weight a line: each page counts about the same whatever its length (1/sqrt of its lines),
     reviewed gold pages `gold_weight` times a silver one, heading lines (rare: 2 % of lines)
@@ -132,7 +132,7 @@ def page_weights(
 
 
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
-                   heading_weight: float = 3.0, **params) -> LineModel:
+                   heading_weight: float = 5.0, **params) -> LineModel:
     """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
