@@ -19,7 +19,7 @@ import yaml
 
 from pipeline import api
 from tests.tools.corpus_testing import sections, write_jsonl
-from tests.tools.tiny_models import move_alias, register_tiny, tiny_tone
+from tests.tools.tiny_models import move_alias, register_tiny, tiny_tone, tone_score_config
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "tone-keys"
@@ -40,16 +40,7 @@ def store(tmp_path_factory) -> Path:
 
 
 def score_config(store: Path, folder: Path) -> Path:
-    config = {
-        "experiment": "keys-test",
-        "stages": ["ingest", "segment", "score"],
-        "segment": {"method": "paragraphs", "paragraphs": {"window": 1}},
-        "score": {"tone": {"model": f"models:/{NAME}@champion"}, "stance": None},
-        "tracking": {"uri": f"sqlite:///{store / 'mlflow.db'}", "artifact_root": str(store / "art")},
-    }
-    path = folder / "score.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return tone_score_config(store, folder / "score.yaml", NAME, "keys-test")
 
 
 def article(n: int) -> str:

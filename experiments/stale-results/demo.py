@@ -28,12 +28,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from tests.tools.tiny_models import move_alias, register_tiny, tiny_tone  # noqa: E402
+from tests.tools.tiny_models import (  # noqa: E402
+    move_alias,
+    register_tiny,
+    tiny_tone,
+    tone_score_config,
+)
 
 NAME = "tone-demo"
 SUBJECTS = ["The council", "The harbour board", "The ferry company", "Local farmers", "The school",
@@ -61,16 +65,7 @@ def write_corpus(path: Path, n: int, seed: int = 18) -> Path:
 
 
 def write_config(work: Path) -> Path:
-    config = {
-        "experiment": "stale-results",
-        "stages": ["ingest", "segment", "score"],
-        "segment": {"method": "paragraphs", "paragraphs": {"window": 1}},
-        "score": {"tone": {"model": f"models:/{NAME}@champion"}, "stance": None},
-        "tracking": {"uri": f"sqlite:///{work / 'mlflow.db'}", "artifact_root": str(work / "art")},
-    }
-    path = work / "config.yaml"
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
+    return tone_score_config(work, work / "config.yaml", NAME, "stale-results")
 
 
 def stale_rows(out: Path, version: str) -> tuple[int, int, list[str]]:

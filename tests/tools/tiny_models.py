@@ -52,3 +52,19 @@ def move_alias(root: Path, name: str, version: str, alias: str = "champion") -> 
     import mlflow
 
     mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}").set_registered_model_alias(name, alias, version)
+
+
+def tone_score_config(store: Path, path: Path, name: str, experiment: str) -> Path:
+    """A run config (written to ``path``) that scores tone with ``models:/NAME@champion`` from the
+    store in ``store``, one section a paragraph, no stance."""
+    import yaml
+
+    config = {
+        "experiment": experiment,
+        "stages": ["ingest", "segment", "score"],
+        "segment": {"method": "paragraphs", "paragraphs": {"window": 1}},
+        "score": {"tone": {"model": f"models:/{name}@champion"}, "stance": None},
+        "tracking": {"uri": f"sqlite:///{store / 'mlflow.db'}", "artifact_root": str(store / "art")},
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
