@@ -8,7 +8,7 @@ from pipeline.config import load_config
 from pipeline.errors import PipelineError
 from pipeline.evaluation.segmentation import bag_f1, body_text, heading_f1, normalize_heading
 from pipeline.ingest import RawDoc, parse
-from pipeline.ingest.line_model import DecisionRule, LineModel, label_lines, parse_plain_text_learned
+from pipeline.ingest.line_model import DecisionRule, LineModel, learned_labels, parse_plain_text_learned
 from pipeline.ingest.line_training import LabelledPage
 from pipeline.ingest.scripts import count_words
 from pipeline.ingest.text import parsed_from_labels
@@ -28,10 +28,8 @@ def parse_with(page: LabelledPage, method: str, model: LineModel | None = None,
     """
     try:
         if method == "learned" and probabilities is not None:
-            labels = label_lines(page.verdicts, probabilities, decision)
+            labels = learned_labels(page.verdicts, probabilities, decision)
             parsed = parsed_from_labels(page.verdicts.lines, labels)
-            if "paragraph" not in labels:
-                parsed = parsed_from_labels(page.verdicts.lines, page.verdicts.labels)
         elif method == "learned":
             parsed = parse_plain_text_learned(page.text, model=model)
         if method == "learned":

@@ -38,8 +38,8 @@ _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _ANCHOR_END = re.compile(r"(?:\[\s*[^\W\d_]{2,15}\s*\]|[¶#§])\s*$")
 
 
-def _shape(text: str, page_words: Counter[str]) -> list[float]:
-    """Shape of one line alone (and against the page's most frequent words)."""
+def _shape(text: str, words: int, page_words: Counter[str]) -> list[float]:
+    """Shape of one line of `words` words alone (and against the page's most frequent words)."""
     stripped = text.rstrip(_CLOSERS + " ")
     end = stripped[-1] if stripped else ""
     body = text.lstrip(_OPENERS + " ")
@@ -49,7 +49,6 @@ def _shape(text: str, page_words: Counter[str]) -> list[float]:
     upper = sum(c.isupper() for c in cased)
     tokens = [w for w in re.findall(r"\w+", text) if _LETTER.search(w)]
     capitalised = sum(w[0].isupper() for w in tokens if w[0].isupper() or w[0].islower())
-    words = count_words(text)
     frequent = word_tokens(text)
     common = sum(page_words[w] for w in frequent) / len(frequent) if frequent else 0.0
     n_chars = len(text)
@@ -78,9 +77,6 @@ def _shape(text: str, page_words: Counter[str]) -> list[float]:
         float(bool(_ANCHOR_END.search(text))),
         float(": " in stripped[:-1] or "：" in stripped[:-1]),
     ]
-
-
-N_SHAPE = len(_shape("x", Counter()))
 
 
 def _style(shape: list[float], words: int) -> tuple:
@@ -114,8 +110,8 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
         return np.zeros((0, len(feature_names())), dtype=np.float32)
     texts = [line.text for line in lines]
     page_words = _page_word_shares(texts)
-    shapes = [_shape(t, page_words) for t in texts]
     words = [count_words(t) for t in texts]
+    shapes = [_shape(t, w, page_words) for t, w in zip(texts, words, strict=True)]
     long_words = [w for w in words if w >= 10]
     median_long = statistics.median(long_words) if long_words else 10.0
     repeats = Counter(t.casefold() for t in texts)

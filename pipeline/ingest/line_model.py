@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -47,9 +47,7 @@ class LineModel:
         """Probabilities of `CLASSES` for each row (zero rows: an empty array)."""
         if len(features) == 0:
             return np.zeros((0, len(CLASSES)))
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(1):  # one page is small: threads cost more than they give
+        with _thread_controller().limit(limits=1):  # one page is small: threads cost more than they give
             return self.estimator.predict_proba(features)
 
     def save(self, folder: Path) -> None:
@@ -81,6 +79,14 @@ class LineModel:
 
 
 @cache
+def _thread_controller():
+    """threadpoolctl's view of the loaded thread pools, made once (a fresh one costs ~2 ms a call)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@cache
 def shipped_model(version: str = "v1") -> LineModel:
     """A line model inside the package (`pipeline/data/line_model/<version>/`), loaded once a process."""
     return LineModel.load(MODELS_DIR / version)
@@ -105,9 +111,7 @@ class DecisionRule:
     twos or more, a lone one is more often a label or a pull quote."""
 
     def as_dict(self) -> dict[str, float]:
-        return {"add_heading": self.add_heading, "keep_heading": self.keep_heading,
-                "add_paragraph": self.add_paragraph, "keep_paragraph": self.keep_paragraph,
-                "lone_heading": self.lone_heading}
+        return asdict(self)
 
 
 def _decide(rule: str, p: np.ndarray, decision: DecisionRule) -> str:
@@ -193,7 +197,13 @@ def parse_plain_text_learned(
     if not drop_boilerplate or not verdicts.lines:
         return parsed_from_labels(verdicts.lines, verdicts.labels)
     model = model or shipped_model()
-    labels = label_lines(verdicts, model.predict_proba(page_features(verdicts)), model.decision)
-    if "paragraph" not in labels:  # the model found no text: the rules' parse is the better guess
-        return parsed_from_labels(verdicts.lines, verdicts.labels)
+    labels = learned_labels(verdicts, model.predict_proba(page_features(verdicts)), model.decision)
     return parsed_from_labels(verdicts.lines, labels)
+
+
+def learned_labels(
+    verdicts: RuleVerdicts, probabilities: np.ndarray, decision: DecisionRule | None
+) -> list[str]:
+    """`label_lines`, or the rules' own labels where the model finds no text (the better guess then)."""
+    labels = label_lines(verdicts, probabilities, decision)
+    return labels if "paragraph" in labels else verdicts.labels

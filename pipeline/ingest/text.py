@@ -33,7 +33,8 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from pipeline.ingest import boilerplate as bp
 from pipeline.ingest.lines import Line, split_lines
@@ -204,10 +205,18 @@ class RuleVerdicts:
     body: tuple[int, int]
     line_reasons: list[str | None]
     """Each line's own boilerplate reason before context (`boilerplate.line_reason`)."""
-    heading_like: list[bool] = field(default_factory=list)
-    """Short and title-like (`_Page.heading_like`): could be a sub-heading between paragraphs."""
-    prose: list[bool] = field(default_factory=list)
-    """Reads as prose (`_Page.prose_value`): a sentence or a long line no rule dropped."""
+    page: _Page | None = None
+    """The page as the rules finally read it (None for an empty text)."""
+
+    @cached_property
+    def heading_like(self) -> list[bool]:
+        """Short and title-like (`_Page.heading_like`): could be a sub-heading between paragraphs."""
+        return [self.page.heading_like(i) for i in range(len(self.lines))] if self.page else []
+
+    @cached_property
+    def prose(self) -> list[bool]:
+        """Reads as prose (`_Page.prose_value`): a sentence or a long line no rule dropped."""
+        return [self.page.prose_value(i) is not None for i in range(len(self.lines))] if self.page else []
 
 
 def rule_verdicts(
@@ -249,9 +258,7 @@ def rule_verdicts(
         elif not drop_boilerplate and kind != "heading":
             kind = "paragraph"
         labels.append(kind or page.reasons[i] or _outside_reason(page, i, start))
-    heading_like = [page.heading_like(i) for i in range(len(lines))]
-    prose = [page.prose_value(i) is not None for i in range(len(lines))]
-    return RuleVerdicts(lines, labels, body, line_reasons, heading_like, prose)
+    return RuleVerdicts(lines, labels, body, line_reasons, page)
 
 
 def parsed_from_labels(lines: list[Line], labels: list[str]) -> Parsed:
