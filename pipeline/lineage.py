@@ -2,8 +2,11 @@
 
 - the input article or corpus as an MLflow dataset input (digest of its bytes, its path as source);
 - the registered model versions it scored with, as model inputs (the run page lists them under
-  "Logged models" and "Registered models"), with ``model.<role>.version`` run tags and a
-  ``last_used_by_run`` tag on each version;
+  "Logged models" and "Registered models", the runs table in its "Models" column), with
+  ``model.<role>.version`` run tags and a ``last_used_by_run`` tag on each version;
+- its article-level metrics of each role (``tone.*``, ``stance.*``) linked to the LoggedModel behind the
+  version that scored, on the dataset it read: that model's page (a version page's "Source Model")
+  lists the run under "Runs";
 - the code version (``mlflow.source.git.commit`` and ``code.version``);
 - the per-section table through ``mlflow.log_table``, which the UI shows and compares across runs.
 
@@ -54,8 +57,9 @@ def _local_source(path: Path) -> Any:
     return source_class(str(path.resolve()))
 
 
-def log_article_input(path: Path, paragraphs: pd.DataFrame, name: str | None = None) -> None:
-    """The article a run read: its paragraphs as the dataset, the file's bytes as its digest."""
+def log_article_input(path: Path, paragraphs: pd.DataFrame, name: str | None = None) -> Any:
+    """The article a run read: its paragraphs as the dataset, the file's bytes as its digest; returns
+    the dataset."""
     import mlflow
     from mlflow.data.pandas_dataset import PandasDataset
 
@@ -66,6 +70,7 @@ def log_article_input(path: Path, paragraphs: pd.DataFrame, name: str | None = N
         digest=content_digest(path),
     )
     mlflow.log_input(dataset, context=SCORING_CONTEXT)
+    return dataset
 
 
 def log_corpus_input(path: Path, columns: Iterable[str] = ("id", "text")) -> None:
@@ -82,9 +87,10 @@ def log_corpus_input(path: Path, columns: Iterable[str] = ("id", "text")) -> Non
 def log_model_inputs(models: Mapping[str, str], tag_versions: bool = True) -> dict[str, str]:
     """Link the registered versions behind ``models`` (role -> URI) to the active run.
 
-    Returns role -> ``NAME/VERSION`` for the models that are registered versions; these are also set
-    as the run tags ``model.<role>.version``, and (``tag_versions``) each version gets the tag
-    ``last_used_by_run`` with this run's id.
+    Each version's own LoggedModel and its :func:`reference_model` for the top run (a stage run uses
+    its parent's) become the run's model inputs. Returns role -> ``NAME/VERSION`` for the models that
+    are registered versions; these are also set as the run tags ``model.<role>.version``, and
+    (``tag_versions``) each version gets the tag ``last_used_by_run`` with this run's id.
     """
     import mlflow
     from mlflow.entities import LoggedModelInput
@@ -95,8 +101,9 @@ def log_model_inputs(models: Mapping[str, str], tag_versions: bool = True) -> di
     client = mlflow.MlflowClient()
     versions = {role: _version(uri) for role, uri in models.items()}
     model_ids = [logged_model_id(v, models[r]) for r, v in versions.items()]
+    top = client.get_run(run.info.run_id).data.tags.get("mlflow.parentRunId") or run.info.run_id
     experiment = run.info.experiment_id
-    model_ids += [reference_model(client, experiment, v) for v in versions.values() if v is not None]
+    model_ids += [reference_model(client, experiment, v, top) for v in versions.values() if v is not None]
     inputs = [LoggedModelInput(m) for m in dict.fromkeys(filter(None, model_ids))]
     if inputs:
         client.log_inputs(run.info.run_id, models=inputs)
@@ -112,33 +119,67 @@ def log_model_inputs(models: Mapping[str, str], tag_versions: bool = True) -> di
 REFERENCE_TAG = "pipeline.registered_version"  # on a reference model: NAME/VERSION it stands for
 
 
-def reference_model(client: Any, experiment_id: str, version: Any) -> str | None:
-    """A files-less LoggedModel in the run's experiment that stands for a registered ``version``.
+def reference_model(client: Any, experiment_id: str, version: Any, run_id: str) -> str | None:
+    """A files-less LoggedModel in the run's experiment, made by run ``run_id``, that stands for the
+    registered ``version``; created once per run and version.
 
-    MLflow 3.17's run page looks up a run's model inputs only among its own experiment's models, and
-    a classifier is logged in its training experiment; so the scoring experiment gets one "external"
-    model per version it used (MLflow's term for a model whose files live elsewhere), created once,
-    tagged with the version (``mlflow.modelVersions``, as a registered model is) and with its
-    training run as source. The run page then lists the version under "Registered models".
+    MLflow 3.17's UI finds a run's models only in the run's own experiment: the run page looks its model
+    inputs up there, and the runs table's "Models" column shows that experiment's models whose source
+    run is the row's run. A classifier is logged in its training experiment, so each scoring run gets
+    one "external" model per version it used (MLflow's term for a model whose files live elsewhere),
+    with the run as its source and tagged with the version (``mlflow.modelVersions``, as a registered
+    model is): both pages then show ``NAME vVERSION``, linked to the version's page.
     """
     import json
 
-    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_IS_EXTERNAL, MLFLOW_MODEL_VERSIONS
 
     key = f"{version.name}/{version.version}"
     try:
-        query = f"tags.`{REFERENCE_TAG}` = '{key}'"
+        query = f"tags.`{REFERENCE_TAG}` = '{key}' AND source_run_id = '{run_id}'"
         found = client.search_logged_models([experiment_id], filter_string=query, max_results=1)
         if found:
             return found[0].model_id
-        tags = {REFERENCE_TAG: key, MLFLOW_MODEL_VERSIONS: json.dumps([{"name": version.name,
-                                                                        "version": str(version.version)}])}
+        tags = {REFERENCE_TAG: key, MLFLOW_MODEL_IS_EXTERNAL: "true", "pipeline.training_run": version.run_id,
+                MLFLOW_MODEL_VERSIONS: json.dumps([{"name": version.name, "version": str(version.version)}])}
         model = client.create_logged_model(experiment_id, name=f"{version.name}-v{version.version}",
-                                           source_run_id=version.run_id, tags=tags, model_type="registered")
+                                           source_run_id=run_id, tags=tags, model_type="registered")
         client.finalize_logged_model(model.model_id, "READY")
         return model.model_id
     except Exception:  # a store without logged models: the tags still say which version was used
         return None
+
+
+def log_metrics_for_models(metrics: Mapping[str, float], models: Mapping[str, str],
+                           dataset: Any | None = None) -> None:
+    """Log ``metrics`` to the active run, each ``<role>.*`` one linked to the LoggedModel behind the
+    registered version in ``models`` (role -> URI) and to ``dataset`` (name and digest).
+
+    MLflow stores such a metric with the run and with the model; the model's page lists the runs its
+    metrics came from ("Runs", with their dataset), so a version's "Source Model" page shows every run
+    that scored with it. Metrics of no role, or of a model without a LoggedModel (a folder, a Hub id),
+    are logged to the run only.
+    """
+    import mlflow
+    from mlflow.entities import Metric
+    from mlflow.utils.time import get_current_time_millis
+
+    run = mlflow.active_run()
+    if run is None:
+        return
+    ids = {role: logged_model_id(_version(uri), uri) for role, uri in models.items()}
+    name, digest = (dataset.name, dataset.digest) if dataset is not None else (None, None)
+    now = get_current_time_millis()
+    batch = []
+    for key, value in metrics.items():
+        if value is None:
+            continue
+        model_id = ids.get(key.split(".", 1)[0])
+        linked = {"model_id": model_id, "dataset_name": name, "dataset_digest": digest} if model_id else {}
+        batch.append(Metric(key, float(value), now, 0, **linked))
+    client = mlflow.MlflowClient()
+    for start in range(0, len(batch), 1000):  # MLflow's batch limit
+        client.log_batch(run.info.run_id, metrics=batch[start : start + 1000])
 
 
 def _version(uri: str) -> Any | None:

@@ -82,7 +82,7 @@ def run_pipeline(
             tracking.log_metrics(stage_metrics)
             tracking.log_dataframe(pd.DataFrame(_dropped_rows(articles), columns=DROPPED_COLUMNS), "dropped")
         paragraphs = pd.DataFrame(_paragraph_rows(articles), columns=PARAGRAPH_COLUMNS)
-        lineage.log_article_input(input_path, paragraphs)  # on the parent, now active again
+        dataset = lineage.log_article_input(input_path, paragraphs)  # on the parent, now active again
         segmented: list[Segmented] = []
         if "segment" in config.stages:
             with tracking.run("segment", experiment, nested=True):
@@ -100,7 +100,8 @@ def run_pipeline(
                 scores, score_metrics, resolved = _score_stage(config, segmented, models or {})
                 stage_metrics |= score_metrics
         seconds = time.perf_counter() - start
-        tracking.log_metrics(stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds})
+        totals = stage_metrics | {"n_articles": 1, "n_failed": 0, "seconds": seconds}
+        lineage.log_metrics_for_models(totals, resolved, dataset)  # tone.* / stance.* on the models' pages
         lineage.log_section_table(_ui_table(segmented, scores), config.tracking.table_rows)
     return RunResult(
         run_id=parent.info.run_id,

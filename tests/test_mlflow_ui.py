@@ -132,12 +132,47 @@ def test_a_scoring_run_lists_its_dataset_and_model_versions(store, scored):
     references = {m.model_id: m for m in client.search_logged_models([run.info.experiment_id])}
     shown = {references[m].tags["pipeline.registered_version"] for m in used - logged}  # what the UI lists
     assert shown == {f"ui-{r}/{v.version}" for r, v in versions.items()}
+    assert {references[m].source_run_id for m in used - logged} == {run.info.run_id}
     for role, version in versions.items():
         assert run.data.tags[f"model.{role}.version"] == f"ui-{role}/{version.version}"
         assert version.tags["last_used_by_run"] == run.info.run_id
     assert run.data.tags["mlflow.source.git.commit"] and run.data.tags["code.version"].startswith("0.")
     note = run.data.tags["mlflow.note.content"]  # the run page's description says the same in words
     assert "`ferry.txt`" in note and f"tone `ui-tone/{versions['tone'].version}`" in note
+
+
+def test_the_runs_table_shows_the_model_versions_a_run_scored_with(store, scored):
+    """The runs table's "Models" column (MLflow 3.17 UI): the models of the run's experiment whose source
+    run is the row's run, shown as the versions in their ``mlflow.modelVersions`` tag; the stage runs
+    use their parent's, so each run has one per version."""
+    run, client = scored["run"], scored["client"]
+    experiment, run_id = run.info.experiment_id, run.info.run_id
+    mine = client.search_logged_models([experiment], filter_string=f"source_run_id = '{run_id}'")
+    shown = [(v["name"], v["version"]) for m in mine for v in json.loads(m.tags["mlflow.modelVersions"])]
+    versions = {r: client.get_model_version_by_alias(f"ui-{r}", "champion") for r in ("tone", "stance")}
+    assert sorted(shown) == sorted((f"ui-{r}", str(v.version)) for r, v in versions.items())
+    assert all(m.tags["mlflow.model.isExternal"] == "true" for m in mine)
+    [score] = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{run_id}' and "
+                                               "attributes.run_name = 'score'")
+    score = client.get_run(score.info.run_id)  # a searched run comes without its model inputs
+    assert {m.model_id for m in score.inputs.model_inputs} == {m.model_id for m in run.inputs.model_inputs}
+
+
+def test_a_versions_source_model_lists_the_runs_that_scored_with_it(store, scored):
+    """The version page links its LoggedModel ("Source Model"); that model's page lists as "Runs" the
+    runs its metrics came from, with their dataset: the run's tone metrics are the tone model's."""
+    from pipeline.lineage import content_digest, logged_model_id
+
+    run, client = scored["run"], scored["client"]
+    digest = content_digest(store["article"])
+    for role in ("tone", "stance"):
+        version = client.get_model_version_by_alias(f"ui-{role}", "champion")
+        assert version.source == f"models:/{logged_model_id(version, '')}"  # what "Source Model" opens
+        model = client.get_logged_model(logged_model_id(version, ""))
+        linked = {m.key: m for m in model.metrics if m.run_id == run.info.run_id}
+        assert set(linked) == {k for k in run.data.metrics if k.startswith(f"{role}.")} != set()
+        assert all(linked[k].value == run.data.metrics[k] for k in linked)
+        assert {(m.dataset_name, m.dataset_digest) for m in linked.values()} == {("ferry.txt", digest)}
 
 
 def test_the_section_table_is_logged_for_the_ui(store, scored):
