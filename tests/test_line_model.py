@@ -1,4 +1,5 @@
-"""The learned line model for plain text (`learned.v1`): shipped, loaded, trained, and chosen by name.
+"""The learned line model for plain text (`learned.v1`, `learned.v2`): shipped, loaded, trained, and
+chosen by name.
 
 Pages here are synthetic ones the tests write; one test reads the real dev pages in ../shared/articles
 (skipped where that folder is missing).
@@ -17,8 +18,15 @@ from pipeline.config import IngestConfig
 from pipeline.errors import ConfigError
 from pipeline.ingest import RawDoc, parse
 from pipeline.ingest.line_features import feature_names, page_features
-from pipeline.ingest.line_model import CLASSES, MODELS_DIR, LineModel, label_lines, shipped_model
-from pipeline.ingest.line_training import fit_line_model, load_page, site_of
+from pipeline.ingest.line_model import (
+    CLASSES,
+    MODELS_DIR,
+    DecisionRule,
+    LineModel,
+    label_lines,
+    shipped_model,
+)
+from pipeline.ingest.line_training import fit_line_model, load_page, page_groups, site_name, site_of
 from pipeline.ingest.text import parse_plain_text, rule_verdicts
 from tests.articles import PLAIN_NO_HEADINGS, SCRAPED_WITH_HEADINGS
 
@@ -27,11 +35,12 @@ def _parse(text: str, parser: str = "learned"):
     return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
 
 
-def test_shipped_model_loads_and_matches_the_feature_code() -> None:
-    model = shipped_model("v1")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
+    model = shipped_model(version)
     assert model.feature_names == feature_names()
-    assert set(model.meta["decision"]) == {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph",
-                                           "lone_heading"}
+    assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
+        model.meta["decision"]) <= set(DecisionRule.__dataclass_fields__)
     assert model.meta["sites"] >= 100
     verdicts = rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True)
     probabilities = model.predict_proba(page_features(verdicts))
@@ -60,13 +69,34 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
         )
 
 
+def test_v2_takes_its_sub_headings_from_the_rules_and_v1_keeps_its_own_reading() -> None:
+    """learned.v2 (the default) lets the model decide paragraphs against boilerplate but never add or
+    drop a sub-heading; learned.v1 keeps its decision rule, which does."""
+    assert IngestConfig().text_parser == "learned" and _parse(SCRAPED_WITH_HEADINGS).headings == \
+        _parse(SCRAPED_WITH_HEADINGS, "learned.v2").headings
+    v1, v2 = shipped_model("v1").decision, shipped_model("v2").decision
+    assert v2.add_heading > 1.0 and v2.keep_heading == 0.0
+    assert v1.add_heading < 1.0 and v1.keep_heading > 0.0
+    verdicts = rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True)
+    # a model sure that the rules' sub-headings are paragraphs, and every line not text is other
+    rule_text = ("paragraph", "heading")
+    sure = np.asarray([np.eye(len(CLASSES))[CLASSES.index("paragraph" if label in rule_text else "other")]
+                       for label in verdicts.labels])
+
+    def headings(decision) -> list[int]:
+        return [i for i, label in enumerate(label_lines(verdicts, sure, decision)) if label == "heading"]
+
+    assert headings(v2) == [i for i, label in enumerate(verdicts.labels) if label == "heading"] != []
+    assert headings(v1) == []
+
+
 def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_path: Path) -> None:
     from pipeline.config import load_config
 
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
-                                          r"learned\.v1, rules\.v1"):
+                                          r"learned\.v1, learned\.v2, rules\.v1"):
         load_config(config)
 
 
@@ -120,6 +150,34 @@ def test_site_of_groups_pages_by_site() -> None:
     assert site_of("rdb-002", "https://www.hacks.mozilla.org/2015/x") == "hacks.mozilla.org"
 
 
+def test_site_name_drops_subdomains_and_public_suffixes() -> None:
+    assert site_name("en.wikipedia.org") == site_name("wikipedia") == "wikipedia"
+    assert site_name("hacks.mozilla.org") == site_name("mozilla.org") == "mozilla"
+    assert site_name("www1.folha.uol.com.br") == "folha"
+    assert site_name("news.bbc.co.uk") == "bbc"
+
+
+def test_page_groups_join_one_site_and_one_template_under_other_names(tmp_path: Path) -> None:
+    """Cross-validation folds hold whole groups: a template page copied under other site names (a
+    test suite's fixtures) and one site's subdomains must not be split across folds."""
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = [load_page(tmp_path / f"site{k}.txt", tmp_path / f"site{k}.silver.json", "silver")
+             for k in range(2)]
+    for name, url in (("plain", "https://en.plain.example/a"), ("plain2", "https://plain.example/b"),
+                      ("alone", "https://alone.example/c")):
+        text = "\n\n".join(f"Line {k} of the page {name}, which shares no sentence with any other page here."
+                           for k in range(8))
+        (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
+        labels = json.dumps({"id": name, "url": url, "blocks": []})
+        (tmp_path / f"{name}.silver.json").write_text(labels, encoding="utf-8")
+        pages.append(load_page(tmp_path / f"{name}.txt", tmp_path / f"{name}.silver.json", "silver"))
+    groups = page_groups(pages)
+    assert groups[0] == groups[1]  # the same template under two site names
+    assert groups[2] == groups[3]  # en.plain.example and plain.example
+    assert len({groups[0], groups[2], groups[4]}) == 3
+
+
 def test_the_segment_key_covers_the_shipped_line_model(tmp_path: Path, monkeypatch) -> None:
     """Retraining the line model changes what ingest gives: cached segments must not be reused."""
     import pipeline
@@ -132,7 +190,7 @@ def test_the_segment_key_covers_the_shipped_line_model(tmp_path: Path, monkeypat
     keys.code_digest.cache_clear()
     try:
         before = keys.code_digest(*keys.STAGE_CODE["segment"])
-        meta = copy / "data" / "line_model" / "v1" / "meta.json"
+        meta = copy / "data" / "line_model" / "v2" / "meta.json"
         meta.write_text(meta.read_text(encoding="utf-8") + " ", encoding="utf-8")
         keys.code_digest.cache_clear()
         assert keys.code_digest(*keys.STAGE_CODE["segment"]) != before

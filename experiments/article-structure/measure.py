@@ -20,15 +20,17 @@ EMPTY = {"title": None, "standfirst": None, "sections": [], "dropped": []}
 
 
 def parse_with(page: LabelledPage, method: str, model: LineModel | None = None,
-               probabilities: np.ndarray | None = None, decision: DecisionRule | None = None) -> dict | None:
+               probabilities: np.ndarray | None = None, decision: DecisionRule | None = None,
+               labels: list[str] | None = None) -> dict | None:
     """The segmented page (headings method) as `pipeline segment --json` gives it; None on failure.
 
-    `rules`: the plain-text rules; `learned`: the line model given (else the shipped one), or its
-    probabilities for the page's lines already computed, with a decision rule.
+    `rules`: the plain-text rules; `learned`: the line labels given, or the line model given (else the
+    shipped one), or its probabilities for the page's lines already computed, with a decision rule.
     """
     try:
-        if method == "learned" and probabilities is not None:
-            labels = learned_labels(page.verdicts, probabilities, decision)
+        if method == "learned" and (labels is not None or probabilities is not None):
+            if labels is None:
+                labels = learned_labels(page.verdicts, probabilities, decision)
             parsed = parsed_from_labels(page.verdicts.lines, labels)
         elif method == "learned":
             parsed = parse_plain_text_learned(page.text, model=model)

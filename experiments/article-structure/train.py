@@ -4,7 +4,7 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 ../shared/articles/silver and ../shared/articles/dev; the figures that judge it come from cv.py
 (site-grouped cross-validation), not from these pages.
 
-Usage: python experiments/article-structure/train.py [--version v1] [--seed 0]
+Usage: python experiments/article-structure/train.py [--version v2] [--seed 0]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default="v1")
+    parser.add_argument("--version", default="v2")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     start = time.perf_counter()

@@ -3,7 +3,7 @@
 The rules of `text.py` run first (their title, standfirst, body region and verdicts are features);
 a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then labels
 each line from its features (`line_features.py`). The model that ships lies in
-`pipeline/data/line_model/v1/` (`model.pkl` and `meta.json`), written by
+`pipeline/data/line_model/<version>/` (`model.pkl` and `meta.json`), written by
 `python experiments/article-structure/train.py`; it loads in a few milliseconds, needs no network.
 """
 
@@ -87,7 +87,7 @@ def _thread_controller():
 
 
 @cache
-def shipped_model(version: str = "v1") -> LineModel:
+def shipped_model(version: str = "v2") -> LineModel:
     """A line model inside the package (`pipeline/data/line_model/<version>/`), loaded once a process."""
     return LineModel.load(MODELS_DIR / version)
 
@@ -109,6 +109,10 @@ class DecisionRule:
     lone_heading: float = 0.0
     """A page's only heading stays one only with this heading probability: sub-headings come in
     twos or more, a lone one is more often a label or a pull quote."""
+    stub_runs: float = 0.0
+    """1: a run of short lines the model added as text ("Share", "Related") is judged as a whole, text
+    only with text on both sides of the run (v2); 0: line by line, so that the run's inner lines
+    stay (v1)."""
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -126,16 +130,28 @@ def _decide(rule: str, p: np.ndarray, decision: DecisionRule) -> str:
     return "paragraph" if p_paragraph + p_heading >= threshold else "other"
 
 
-def _drop_added_stubs(verdicts: RuleVerdicts, labels: list[str]) -> None:
+def _drop_added_stubs(verdicts: RuleVerdicts, labels: list[str], runs: bool = False) -> None:
     """A short line the rules dropped and the model took as text ("Share", "Read more") stays text
-    only inside the body, with text on both sides; at the body's edges it is page furniture."""
+    only inside the body, with text on both sides; at the body's edges it is page furniture. With
+    `runs`, the sides of a run of such lines are the lines around the whole run."""
     text = ("paragraph", "heading")
-    for i, label in enumerate(labels):
-        if label != "paragraph" or verdicts.labels[i] in text or verdicts.prose[i]:
+    stubs = [
+        label == "paragraph" and verdicts.labels[i] not in text and not verdicts.prose[i]
+        and verdicts.lines[i].n_words < STUB_WORDS
+        for i, label in enumerate(labels)
+    ]
+    judged = list(labels)
+    for i in range(len(labels)):
+        if not stubs[i]:
             continue
-        if verdicts.lines[i].n_words >= STUB_WORDS:
-            continue
-        inside = 0 < i < len(labels) - 1 and labels[i - 1] in text and labels[i + 1] in text
+        before, after = i - 1, i + 1
+        if runs:
+            while before >= 0 and stubs[before]:
+                before -= 1
+            while after < len(labels) and stubs[after]:
+                after += 1
+        inside = before >= 0 and after < len(labels) and (judged if runs else labels)[before] in text \
+            and (judged if runs else labels)[after] in text
         if not inside:
             labels[i] = "other"
 
@@ -161,7 +177,7 @@ def label_lines(
         if label == "heading" and verdicts.line_reasons[i] is not None:
             label = "other"  # a credit, byline, share bar ... by its own words: never a heading
         labels.append(label)
-    _drop_added_stubs(verdicts, labels)
+    _drop_added_stubs(verdicts, labels, runs=decision.stub_runs >= 0.5)
     paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
     first = paragraphs[0] if paragraphs else len(labels)
     for i, label in enumerate(labels):

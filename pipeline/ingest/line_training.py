@@ -8,6 +8,7 @@ model is only ever judged on sites it did not learn from.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -57,6 +58,53 @@ def site_of(page_id: str, url: str | None) -> str:
     if parts[0] == "aeb":
         return rest.rsplit("-", 1)[0].removeprefix("www.")
     return re.sub(r"-\d+$", "", rest)
+
+
+#: Second-level labels of country-code suffixes (``bbc.co.uk``, ``folha.uol.com.br``).
+_SECOND_LEVEL = {"co", "com", "org", "net", "gov", "ac", "edu", "uol"}
+
+
+def site_name(site: str) -> str:
+    """A site's name without subdomains and public suffix: ``en.wikipedia.org`` and ``wikipedia``
+    are both ``wikipedia``; ``hacks.mozilla.org`` and ``mozilla.org`` both ``mozilla``."""
+    parts = site.split(":")[0].split(".")
+    if len(parts) > 1:
+        parts = parts[:-1]
+        while len(parts) > 1 and parts[-1] in _SECOND_LEVEL:
+            parts = parts[:-1]
+    return parts[-1]
+
+
+def _long_lines(page: LabelledPage, min_chars: int = 20) -> set[str]:
+    texts = (line.text.strip() for line in page.verdicts.lines)
+    return {text.casefold() for text in texts if len(text) > min_chars}
+
+
+def page_groups(pages: list[LabelledPage], shared: float = 0.5) -> list[int]:
+    """A group number per page for cross-validation: pages of one site (by `site_name`) and pages
+    that share at least `shared` of their long lines (one template under many names, such as a test
+    suite's fixture pages) fall in one group, so that no page is judged by a model that saw its twin."""
+    parent = list(range(len(pages)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(i: int, j: int) -> None:
+        parent[root(i)] = root(j)
+
+    first_of_site: dict[str, int] = {}
+    for i, page in enumerate(pages):
+        join(i, first_of_site.setdefault(site_name(page.site), i))
+    lines = [_long_lines(page) for page in pages]
+    for i, j in itertools.combinations(range(len(pages)), 2):
+        if lines[i] and lines[j] and len(lines[i] & lines[j]) >= shared * min(len(lines[i]), len(lines[j])):
+            join(i, j)
+    roots = [root(i) for i in range(len(pages))]
+    numbers = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+    return [numbers[r] for r in roots]
 
 
 def line_labels(verdicts: RuleVerdicts, gold: dict) -> np.ndarray:

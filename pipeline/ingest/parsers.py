@@ -1,4 +1,5 @@
-"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`): `ingest.text_parser` picks one.
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`, `learned.v2`): `ingest.text_parser`
+picks one.
 
 Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
 package (which imports the config).
@@ -35,3 +36,14 @@ def _learned_v1(text: str, config: IngestConfig) -> Parsed:
 
     return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
                                     max_heading_words=config.max_heading_words, model=shipped_model("v1"))
+
+
+@TEXT_PARSERS.register("learned.v2")
+def _learned_v2(text: str, config: IngestConfig) -> Parsed:
+    """The rules' verdicts with the body (paragraphs against boilerplate) relabelled by the line model;
+    sub-headings stay the rules' (v2's decision rule: on sites it never saw, v1's heading overrides
+    did not beat the rules; experiments/article-structure/NOTES.md)."""
+    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
+
+    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
+                                    max_heading_words=config.max_heading_words, model=shipped_model("v2"))
