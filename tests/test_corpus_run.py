@@ -132,7 +132,7 @@ def test_default_output_folder_resumes(tmp_path, cfg, monkeypatch):
 
 
 def test_output_folder_in_use_is_refused(tmp_path, cfg):
-    from pipeline.corpus_store import OutputDir
+    from pipeline.corpus.store import OutputDir
     from pipeline.errors import InputError
 
     corpus = write_corpus(tmp_path / "c.jsonl", 3, "jsonl")
@@ -254,7 +254,7 @@ def test_score_stage_with_tiny_real_classifiers(tmp_path, store):
 
 
 def _fail_on_part(monkeypatch, n: int, exc: BaseException) -> None:
-    from pipeline.corpus_store import OutputDir
+    from pipeline.corpus.store import OutputDir
 
     real = OutputDir.write_part
     count = {"n": 0}
@@ -309,7 +309,7 @@ def test_keyboard_interrupt_marks_killed(tmp_path, store, cfg, monkeypatch):
 
 
 def test_kill_9_mid_run_then_rerun_has_every_article_once(tmp_path, store, cfg):
-    from pipeline.cache import code_digest
+    from pipeline.corpus.cache import code_digest
 
     n = 300
     corpus = write_corpus(tmp_path / "c.jsonl", n, "jsonl")

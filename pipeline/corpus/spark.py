@@ -1,0 +1,292 @@
+"""The Spark engine: the same per-batch work, run by Spark's executors, committed by Spark's committer.
+
+What runs where:
+
+- **driver** (this module): the session (an existing one is used as it is), reading a Parquet corpus
+  with Spark (or, for a folder or JSONL corpus, reading it with the local reader into a Parquet file
+  under DIR/.cache first), finding duplicate ids, and one Spark job per ``engine.articles_per_job``
+  articles; after each job, the error and per-article rows it returns update the counts, errors.parquet
+  and the MLflow metrics, as the local engine does after each batch;
+- **executors** (`pipeline.corpus.spark_tasks`, through ``mapInArrow``): reading rows, ingest, segment
+  and score, by the driver's `Worker` (the same code as the local engine), models loaded once per
+  Python worker.
+
+Each job appends its section rows to DIR/sections with Spark's file output committer: task output is
+written under ``sections/_temporary`` and moved into place when the job commits, so a failed or killed
+job leaves no part file visible (the next run over DIR removes ``_temporary``). A rerun skips every
+article whose key is in a committed part and redoes the rest: no duplicate and no missing rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.corpus.cache import NullCache, StageCache
+from pipeline.corpus.job import CorpusJob
+from pipeline.corpus.spark_tasks import DOC_SCHEMA, ProcessDocs, ReadRows, doc_record, output_schema
+from pipeline.corpus.store import CACHE, OutputDir
+from pipeline.errors import EngineError, InputError
+from pipeline.ingest import RawDoc
+
+INSTALL_PYSPARK = 'pip install -e ".[spark]"'
+INSTALL_JAVA = "apt-get install -y openjdk-17-jre-headless"
+JAVA_MAJOR = 17
+STAGED = "spark-input.parquet"
+#: Settings of a session the run starts itself (``engine.conf`` overrides any of them).
+DEFAULT_CONF = {
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.python.worker.reuse": "true",
+}
+
+
+def check_spark() -> None:
+    """Fail with one line, before any work, where pyspark or Java 17 is missing."""
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise EngineError(f"engine spark needs pyspark: install it with {INSTALL_PYSPARK} "
+                          "(or pip install pyspark)") from None
+    if SparkSession.getActiveSession() is not None:
+        return  # a running session has its Java already
+    major = java_major()
+    if major is None:
+        raise EngineError(f"engine spark needs Java {JAVA_MAJOR}, and no java was found (JAVA_HOME or "
+                          f"PATH): install it with {INSTALL_JAVA}")
+    if major < JAVA_MAJOR:
+        raise EngineError(f"engine spark needs Java {JAVA_MAJOR} or newer, found Java {major}: install it "
+                          f"with {INSTALL_JAVA} (and point JAVA_HOME at it)")
+
+
+def java_major() -> int | None:
+    """The major version of the java that Spark would start (JAVA_HOME first, else PATH); None if none."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        return None
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not found:
+        return None
+    major = int(found.group(1))
+    return int(found.group(2) or 0) if major == 1 else major  # "1.8.0" is Java 8
+
+
+class SparkJob(CorpusJob):
+    """The corpus through Spark: one job per ``engine.articles_per_job`` articles (see the module doc)."""
+
+    engine = "spark"
+
+    @staticmethod
+    def stage_cache(out: OutputDir) -> StageCache:
+        return NullCache()  # executors share no disk; a rerun skips finished articles by their key
+
+    def open(self) -> None:
+        """Use the session that exists, or start one on ``engine.master`` with ``engine.conf``."""
+        from pyspark.sql import SparkSession
+
+        engine = self.config.engine
+        active = SparkSession.getActiveSession()
+        self.owned = active is None
+        if active is None:
+            builder = SparkSession.builder.master(engine.master).appName("pipeline-corpus")
+            conf = dict(DEFAULT_CONF)
+            if engine.master.startswith("local"):  # the workers run this interpreter (and its packages)
+                conf["spark.pyspark.python"] = sys.executable
+                conf["spark.pyspark.driver.python"] = sys.executable
+            conf |= {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in engine.conf.items()}
+            for key, value in conf.items():
+                builder = builder.config(key, value)
+            try:
+                active = builder.getOrCreate()
+            except Exception as exc:
+                raise EngineError(f"cannot start Spark on {engine.master}: {str(exc).splitlines()[0][:300]}"
+                                  ) from None
+            active.sparkContext.setLogLevel("ERROR")
+        self.spark = active
+        self.partitions = engine.partitions or active.sparkContext.defaultParallelism
+        self.jobs = 0
+        self.workers: dict[int, int] = {}
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.out.root / CACHE / STAGED)
+        if getattr(self, "owned", False):
+            self.spark.stop()
+
+    def params(self) -> dict[str, Any]:
+        sc = self.spark.sparkContext
+        return {"engine": "spark", "spark.master": sc.master, "spark.version": self.spark.version,
+                "spark.partitions": self.partitions, "spark.executors": executors(self.spark),
+                "spark.articles_per_job": self.config.engine.articles_per_job,
+                "spark.session": "started" if self.owned else "existing"}
+
+    def _engine_metrics(self) -> dict[str, float]:
+        return {"spark.jobs": float(self.jobs), "spark.python_workers": float(len(self.workers)),
+                "spark.model_loads": float(sum(self.workers.values()))}
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def _loop(self, documents: Iterator[RawDoc | InputError]) -> None:
+        try:
+            self._run(documents)
+        except KeyboardInterrupt:
+            with contextlib.suppress(Exception):
+                self.spark.sparkContext.cancelAllJobs()
+            raise
+
+    def _run(self, documents: Iterator[RawDoc | InputError]) -> None:
+        from pyspark.sql import functions as F
+
+        self.done_keys = self.out.done_keys()
+        raw, count, read = self._input(documents)
+        self.total = count
+        sc = self.spark.sparkContext
+        task = ProcessDocs(self.worker, self._tracking_uri(), self.batch_size,
+                           threads=int(self.spark.conf.get("spark.task.cpus", "1")),
+                           first_of=self._duplicates(read(raw)),
+                           done_keys=sc.broadcast(self.done_keys),
+                           replaced_ids=sc.broadcast(self.replaced.ids))
+        per_job = self.config.engine.articles_per_job
+        for low in range(1, count + 1, per_job):
+            wave = raw.filter((F.col("_number") >= low) & (F.col("_number") < low + per_job))
+            self._job(read(wave).repartition(self.partitions, "_number"), task)
+
+    def _input(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, Any]:
+        """The corpus as a DataFrame with ``_number``, its size, and the read step to apply to it.
+
+        A Parquet file is read by Spark (each row's ``_number`` is its position in the file), and rows
+        become documents on the executors; a folder or JSONL corpus is read here by the local reader
+        into DIR/.cache/spark-input.parquet, one document a row."""
+        from pyspark.sql import functions as F
+
+        from pipeline.corpus.spark_tasks import DOC_SCHEMA as schema
+
+        path = Path(self.input_path)
+        if path.is_file() and path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            names = set(pq.ParquetFile(path).schema_arrow.names)
+            columns = [F.col(c) for c in ("id", "text", "html", "format") if c in names]
+            raw = self.spark.read.parquet(str(path.resolve())).select(
+                *columns, (F.col("_metadata.row_index") + 1).alias("_number"))
+            reader = ReadRows(str(self.input_path), self.config.ingest.max_bytes)
+            spark_schema = _spark_schema(schema)
+            return raw, pq.ParquetFile(path).metadata.num_rows, lambda df: df.mapInArrow(reader, spark_schema)
+        staged, count = self._stage(documents)
+        return self.spark.read.parquet(str(staged.resolve())), count, lambda df: df
+
+    def _stage(self, documents: Iterator[RawDoc | InputError]) -> tuple[Path, int]:
+        """Write the documents, read in order by the local reader, as a Parquet file for Spark."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        target = self.out.root / CACHE / STAGED
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        count = 0
+        with pq.ParquetWriter(target / "part-0.parquet", DOC_SCHEMA) as writer:
+            chunk: list[dict] = []
+            for count, item in enumerate(documents, start=1):
+                chunk.append(doc_record(count, item))
+                if len(chunk) == 1000:
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=DOC_SCHEMA))
+                    chunk = []
+            if chunk:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=DOC_SCHEMA))
+        return target, count
+
+    def _duplicates(self, docs: Any) -> dict[str, int]:
+        """For each id read more than once: the ``_number`` of the first (the one kept, as locally)."""
+        from pyspark.sql import functions as F
+
+        counts = (docs.filter(F.col("_error").isNull()).groupBy("id")
+                  .agg(F.count("*").alias("n"), F.min("_number").alias("first")))
+        rows = counts.filter(F.col("n") > 1).collect()
+        return {r["id"]: r["first"] for r in rows}
+
+    def _job(self, docs: Any, task: ProcessDocs) -> None:
+        """One Spark job: process, commit the sections, then take in the error and article rows."""
+        from pyspark import StorageLevel
+        from pyspark.sql import functions as F
+
+        schema = output_schema(self.worker)
+        section_columns = [F.col(f"`{name}`") for name in self.worker.schema().names]
+        processed = docs.mapInArrow(task, _spark_schema(schema)).persist(StorageLevel.DISK_ONLY)
+        try:
+            (processed.filter(F.col("_kind") == "section").select(*section_columns).write.mode("append")
+             .option("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+             .parquet(str(self.out.sections.resolve())))
+            meta = (processed.filter(F.col("_kind") != "section")
+                    .select("_kind", "_number", "id", "key", "_status", "_done", "_sections", "_stage",
+                            "_error", "_pid", "_loads").collect())
+        finally:
+            processed.unpersist()
+        self.jobs += 1
+        self._take(meta)
+
+    def _take(self, meta: list[Any]) -> None:
+        """Counts, errors and the ids read, from one job's rows (in reading order, as locally)."""
+        result = self.result
+        numbers: set[int] = set()
+        errors = []
+        for row in meta:
+            if row["_kind"] == "worker":
+                self.workers[row["_pid"]] = max(self.workers.get(row["_pid"], 0), row["_loads"])
+                continue
+            numbers.add(row["_number"])
+            if row["_kind"] == "error":
+                errors.append((row["_number"],
+                               {"id": row["id"], "stage": row["_stage"], "error": row["_error"]}))
+                if row["_stage"] == "read" and row["id"] is not None:
+                    self.errored_ids.add(row["id"])
+                continue
+            self.current[row["id"]] = row["key"]
+            if row["_status"] == "skip":
+                result.skipped += 1
+            elif row["_status"] in self.recomputed:
+                self.recomputed[row["_status"]] += 1
+            if row["_done"]:
+                result.done += 1
+                result.sections += row["_sections"]
+                self.errored_ids.discard(row["id"])
+        self.errors += [e for _, e in sorted(errors, key=lambda pair: pair[0] or 0)]
+        self.seen += len(numbers)
+        result.failed = len(self.errors)
+        if errors:
+            self.out.write_errors(self.errors)
+        if self.progress:
+            self.progress("articles", self.seen, max(self.total, self.seen))
+        self._log_metrics(step=self.seen)
+
+    def _tracking_uri(self) -> str:
+        import mlflow
+
+        return mlflow.get_tracking_uri()
+
+
+def executors(spark: Any) -> int:
+    """Executors of the session (local mode: the driver is the one executor)."""
+    try:
+        n = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size()
+    except Exception:
+        return 0
+    return max(1, n - 1) if n > 1 else 1
+
+
+def _spark_schema(schema: Any) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
