@@ -151,7 +151,7 @@ class SparkJob(CorpusJob):
         from pyspark.sql import functions as F
 
         self.done_keys = self.out.done_keys()
-        raw, count, read = self._input(documents)
+        raw, count, read = self._corpus(documents)
         self.total = count
         sc = self.spark.sparkContext
         task = ProcessDocs(self.worker, self._tracking_uri(), self.batch_size,
@@ -164,7 +164,7 @@ class SparkJob(CorpusJob):
             wave = raw.filter((F.col("_number") >= low) & (F.col("_number") < low + per_job))
             self._job(read(wave).repartition(self.partitions, "_number"), task)
 
-    def _input(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, Any]:
+    def _corpus(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, Any]:
         """The corpus as a DataFrame with ``_number``, its size, and the read step to apply to it.
 
         A Parquet file is read by Spark (each row's ``_number`` is its position in the file), and rows
