@@ -20,11 +20,13 @@ article whose key is in a committed part and redoes the rest: no duplicate and n
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from pipeline.corpus.store import CACHE, OutputDir
 from pipeline.errors import EngineError, InputError
 from pipeline.ingest import RawDoc
 
+log = logging.getLogger("pipeline.corpus.spark")
 INSTALL_PYSPARK = 'pip install -e ".[spark]"'
 INSTALL_JAVA = "apt-get install -y openjdk-17-jre-headless"
 JAVA_MAJOR = 17
@@ -119,6 +122,7 @@ class SparkJob(CorpusJob):
         self.partitions = engine.partitions or active.sparkContext.defaultParallelism
         self.jobs = 0
         self.workers: dict[int, int] = {}
+        self.phases: dict[str, float] = {}
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -135,7 +139,8 @@ class SparkJob(CorpusJob):
 
     def _engine_metrics(self) -> dict[str, float]:
         return {"spark.jobs": float(self.jobs), "spark.python_workers": float(len(self.workers)),
-                "spark.model_loads": float(sum(self.workers.values()))}
+                "spark.model_loads": float(sum(self.workers.values()))} \
+            | {f"spark.seconds.{name}": value for name, value in self.phases.items()}
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -154,9 +159,11 @@ class SparkJob(CorpusJob):
         raw, count, read = self._corpus(documents)
         self.total = count
         sc = self.spark.sparkContext
+        first_of = self._duplicates(raw, read)
+        self.phases["read_and_duplicates"] = time.perf_counter() - self.start
         task = ProcessDocs(self.worker, self._tracking_uri(), self.batch_size,
                            threads=int(self.spark.conf.get("spark.task.cpus", "1")),
-                           first_of=self._duplicates(read(raw)),
+                           first_of=first_of,
                            done_keys=sc.broadcast(self.done_keys),
                            replaced_ids=sc.broadcast(self.replaced.ids))
         per_job = self.config.engine.articles_per_job
@@ -180,6 +187,8 @@ class SparkJob(CorpusJob):
 
             names = set(pq.ParquetFile(path).schema_arrow.names)
             columns = [F.col(c) for c in ("id", "text", "html", "format") if c in names]
+            if "id" not in names:  # every row gets the id row-N, as locally
+                columns.append(F.lit(None).cast("string").alias("id"))
             raw = self.spark.read.parquet(str(path.resolve())).select(
                 *columns, (F.col("_metadata.row_index") + 1).alias("_number"))
             reader = ReadRows(str(self.input_path), self.config.ingest.max_bytes)
@@ -208,20 +217,30 @@ class SparkJob(CorpusJob):
                 writer.write_table(pa.Table.from_pylist(chunk, schema=DOC_SCHEMA))
         return target, count
 
-    def _duplicates(self, docs: Any) -> dict[str, int]:
-        """For each id read more than once: the ``_number`` of the first (the one kept, as locally)."""
+    def _duplicates(self, raw: Any, read: Any) -> dict[str, int]:
+        """For each id read more than once: the ``_number`` of the first one read without an error (the
+        one kept, as locally). Ids are counted by Spark alone; only the rows of repeated ids are read."""
         from pyspark.sql import functions as F
 
-        counts = (docs.filter(F.col("_error").isNull()).groupBy("id")
-                  .agg(F.count("*").alias("n"), F.min("_number").alias("first")))
-        rows = counts.filter(F.col("n") > 1).collect()
-        return {r["id"]: r["first"] for r in rows}
+        number = F.col("_number").cast("string")
+        doc_id = F.coalesce(F.col("id").cast("string"), F.concat(F.lit("row-"), number))
+        repeated = [r["key"] for r in raw.groupBy(doc_id.alias("key")).count().filter(F.col("count") > 1)
+                    .select("key").collect()]
+        if not repeated:
+            return {}
+        rows = read(raw.filter(doc_id.isin(repeated))).filter(F.col("_error").isNull())
+        rows = rows.select("id", "_number")
+        first: dict[str, int] = {}
+        for row in rows.collect():
+            first[row["id"]] = min(first.get(row["id"], row["_number"]), row["_number"])
+        return first
 
     def _job(self, docs: Any, task: ProcessDocs) -> None:
         """One Spark job: process, commit the sections, then take in the error and article rows."""
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
 
+        started = time.perf_counter()
         schema = output_schema(self.worker)
         section_columns = [F.col(f"`{name}`") for name in self.worker.schema().names]
         processed = docs.mapInArrow(task, _spark_schema(schema)).persist(StorageLevel.DISK_ONLY)
@@ -235,6 +254,9 @@ class SparkJob(CorpusJob):
         finally:
             processed.unpersist()
         self.jobs += 1
+        seconds = time.perf_counter() - started
+        self.phases["first_job" if self.jobs == 1 else "last_job"] = seconds
+        log.info("spark job %d: %d rows back in %.1f s", self.jobs, len(meta), seconds)
         self._take(meta)
 
     def _take(self, meta: list[Any]) -> None:
