@@ -98,8 +98,11 @@ class SparkJob(CorpusJob):
 
     def open(self) -> None:
         """Use the session that exists, or start one on ``engine.master`` with ``engine.conf``."""
+        import warnings
+
         from pyspark.sql import SparkSession
 
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
         engine = self.config.engine
         active = SparkSession.getActiveSession()
         self.owned = active is None
