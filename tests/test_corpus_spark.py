@@ -189,6 +189,29 @@ def test_uncommitted_spark_output_is_invisible_and_cleared(spark, store, tmp_pat
     assert_clean_layout(out)
 
 
+@needs_spark
+def test_a_model_the_executors_cannot_load_fails_the_run_with_one_line(spark, store, tmp_path):
+    """A model folder that resolves on the driver but does not load: the job stops (it would fail every
+    article), the run is FAILED with the executor's error, and no part file is visible."""
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "README").write_text("not a model")
+    cfg = write_config(tmp_path, store, f"score:\n  tone:\n    model: {broken}\n  stance: null\n"
+                                        "engine:\n  kind: spark\n")
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in articles(4)))
+    out = tmp_path / "out"
+    from pipeline.errors import EngineError
+
+    with pytest.raises(EngineError, match=r"^a Spark job failed: \w+(Error|Exception): ") as caught:
+        run(cfg, corpus, out, "stages=[ingest, segment, score]")
+    assert "\n" not in str(caught.value)
+    state = json.loads((out / ".run.json").read_text())
+    failed = client(store).get_run(state["mlflow_run_id"])
+    assert failed.info.status == "FAILED" and "a Spark job failed" in failed.data.tags["error"]
+    assert sections(out).empty
+
+
 def test_spark_without_pyspark_or_java_says_how_to_install(tmp_path, store, monkeypatch):
     from pipeline.corpus import spark as engine
     from pipeline.errors import EngineError
@@ -238,10 +261,11 @@ def test_kill_9_of_the_spark_driver_then_rerun_has_every_article_once(tmp_path, 
     from tests.tools.make_corpus import write_corpus
 
     n = 400
-    cfg = write_config(tmp_path, store, "engine:\n  kind: spark\n  master: local[2]\n  articles_per_job: 50\n")
+    cfg = write_config(tmp_path, store, "engine:\n  kind: spark\n  articles_per_job: 50\n")
     corpus = write_corpus(tmp_path / "c.parquet", n, "parquet")
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "pipeline", "run", str(cfg), "--input", str(corpus), "--output", str(out)]
+    command = [sys.executable, "-m", "pipeline", "run", str(cfg), "--input", str(corpus), "--output",
+               str(out), "--set", "engine.master=local[2]"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=env, start_new_session=True)

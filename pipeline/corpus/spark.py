@@ -154,6 +154,10 @@ class SparkJob(CorpusJob):
             with contextlib.suppress(Exception):
                 self.spark.sparkContext.cancelAllJobs()
             raise
+        except Exception as exc:
+            if type(exc).__module__.startswith(("pyspark", "py4j")):
+                raise EngineError(f"a Spark job failed: {task_error(exc)}") from None
+            raise
 
     def _run(self, documents: Iterator[RawDoc | InputError]) -> None:
         from pyspark.sql import functions as F
@@ -169,10 +173,36 @@ class SparkJob(CorpusJob):
                            first_of=first_of,
                            done_keys=sc.broadcast(self.done_keys),
                            replaced_ids=sc.broadcast(self.replaced.ids))
-        per_job = self.config.engine.articles_per_job
+        per_job = -(-self.config.engine.articles_per_job // self.batch_size) * self.batch_size  # whole
+        # batches
         for low in range(1, count + 1, per_job):
             wave = raw.filter((F.col("_number") >= low) & (F.col("_number") < low + per_job))
-            self._job(read(wave).repartition(self.partitions, "_number"), task)
+            self._job(read(self._by_batch(wave)), task)
+
+    def _by_batch(self, docs: Any) -> Any:
+        """Whole local batches (``batch_size`` articles in reading order) dealt out over the partitions in
+        turn, each partition sorted by ``_number``: every executor batch is one the local engine makes."""
+        from pyspark.sql import functions as F
+
+        batch = F.floor((F.col("_number") - 1) / self.batch_size).cast("long")
+        keys = F.array(*[F.lit(k) for k in self._partition_keys()])
+        slot = F.element_at(keys, (F.pmod(batch, F.lit(self.partitions)) + 1).cast("int"))
+        return (docs.withColumn("_part", slot).repartition(self.partitions, "_part")
+                .sortWithinPartitions("_number").drop("_part"))
+
+    def _partition_keys(self) -> list[int]:
+        """For each partition p, a long that Spark's hash partitioning sends to p (pmod(hash(k), n) == p)."""
+        if getattr(self, "_keys", None) is None:
+            from pyspark.sql import functions as F
+
+            n = self.partitions
+            rows = self.spark.range(0, 256 * n).select(
+                "id", F.pmod(F.hash("id"), F.lit(n)).alias("p")).collect()
+            first: dict[int, int] = {}
+            for row in rows:
+                first.setdefault(row["p"], row["id"])
+            self._keys = [first.get(p, p) for p in range(n)]
+        return self._keys
 
     def _corpus(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, Any]:
         """The corpus as a DataFrame with ``_number``, its size, and the read step to apply to it.
@@ -300,6 +330,16 @@ class SparkJob(CorpusJob):
         import mlflow
 
         return mlflow.get_tracking_uri()
+
+
+def task_error(exc: BaseException) -> str:
+    """The Python error a failed Spark task raised (its last ``Name: message`` line), else the first line."""
+    text = str(exc)
+    found = re.findall(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (.+)$", text, flags=re.MULTILINE)
+    if found:
+        name, message = found[-1]
+        return f"{name}: {message.strip()}"[:500]
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:500]
 
 
 def executors(spark: Any) -> int:

@@ -105,7 +105,7 @@ def models_loaded() -> int:
 
 @dataclass
 class ProcessDocs:
-    """`DOC_SCHEMA` batches -> `output_schema` batches, ``batch_size`` articles at a time."""
+    """`DOC_SCHEMA` batches -> `output_schema` batches, the local engine's batches of ``batch_size``."""
 
     worker: Worker
     tracking_uri: str
@@ -119,17 +119,26 @@ class ProcessDocs:
     """A Spark broadcast of the ids whose rows were set aside (another config)."""
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Rows sorted by ``_number``; each run of rows with the same ``(_number - 1) // batch_size`` is
+        one batch, exactly the batch the local engine forms (so the models see the same inputs)."""
         setup_worker(self.tracking_uri, self.threads)
         self._done = self.done_keys.value if self.done_keys is not None else {}
         self._replaced = self.replaced_ids.value if self.replaced_ids is not None else set()
         schema = output_schema(self.worker)
+        group: list[dict] = []
         for batch in batches:
-            records = batch.to_pylist()
-            for start in range(0, len(records), self.batch_size):
-                rows = self._batch(records[start:start + self.batch_size])
-                yield pa.RecordBatch.from_pylist(rows, schema=schema)
+            for record in batch.to_pylist():
+                if group and self._index(group[0]) != self._index(record):
+                    yield pa.RecordBatch.from_pylist(self._batch(group), schema=schema)
+                    group = []
+                group.append(record)
+        if group:
+            yield pa.RecordBatch.from_pylist(self._batch(group), schema=schema)
         worker = {"_kind": "worker", "_pid": os.getpid(), "_loads": models_loaded()}
         yield pa.RecordBatch.from_pylist([worker], schema=schema)
+
+    def _index(self, record: dict) -> int:
+        return (record["_number"] - 1) // self.batch_size
 
     def _batch(self, records: list[dict]) -> list[dict]:
         """One batch through the shared work, as section, error and doc rows (mirrors `LocalJob._loop`)."""
