@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.tools.corpus_testing import assert_clean_layout, client, errors, run, sections, write_config
+from tests.tools.corpus_testing import (
+    assert_clean_layout,
+    client,
+    errors,
+    kill_after_parts,
+    run,
+    sections,
+    write_config,
+)
 from tests.tools.make_corpus import articles
 
 REPO = Path(__file__).resolve().parents[1]
@@ -267,18 +275,8 @@ def test_kill_9_of_the_spark_driver_then_rerun_has_every_article_once(tmp_path, 
     command = [sys.executable, "-m", "pipeline", "run", str(cfg), "--input", str(corpus), "--output",
                str(out), "--set", "engine.master=local[2]"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env=env, start_new_session=True)
-    try:
-        deadline = time.time() + 240
-        while time.time() < deadline and proc.poll() is None:
-            if len(list((out / "sections").glob("part-*.parquet"))) >= 4:  # two jobs committed
-                break
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    code = kill_after_parts(command, out, 4, tmp_path, env, timeout=240, poll=0.05)  # two jobs committed
+    assert code == -signal.SIGKILL, "the run ended before it could be killed"
     before = sections(out)["id"].nunique()
     assert 0 < before < n
     result = run(cfg, corpus, out)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -90,11 +89,9 @@ def compare(a_dir: Path, b_dir: Path) -> dict[str, float]:
 
 def kill_and_rerun(cmd: list[str], out: Path, env: dict[str, str], parts_before_kill: int
                    ) -> dict[str, float]:
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while proc.poll() is None and len(list((out / "sections").glob("part-*.parquet"))) < parts_before_kill:
-        time.sleep(0.2)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    from tests.tools.corpus_testing import kill_after_parts
+
+    code = kill_after_parts(cmd, out, parts_before_kill, REPO, env, timeout=3600, poll=0.2)
     import pandas as pd
 
     killed_rows = pd.read_parquet(out / "sections") if list((out / "sections").glob("part-*")) else None
@@ -102,7 +99,7 @@ def kill_and_rerun(cmd: list[str], out: Path, env: dict[str, str], parts_before_
     started = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
     rerun = summary(out)
-    return {"killed_returncode": float(proc.returncode),
+    return {"killed_returncode": float(code),
             "killed_committed_articles": float(killed_rows["id"].nunique() if killed_rows is not None else 0),
             "killed_left_temporary": float(temporary), "rerun_done": float(rerun["done"]),
             "rerun_skipped": float(rerun["skipped"]), "rerun_seconds": time.perf_counter() - started}
