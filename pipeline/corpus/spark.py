@@ -163,21 +163,21 @@ class SparkJob(CorpusJob):
         from pyspark.sql import functions as F
 
         self.done_keys = self.out.done_keys()
-        raw, count, read = self._corpus(documents)
+        raw, count, reader = self._corpus(documents)
         self.total = count
         sc = self.spark.sparkContext
-        first_of = self._duplicates(raw, read)
+        first_of = self._duplicates(raw, reader)
         self.phases["read_and_duplicates"] = time.perf_counter() - self.start
         task = ProcessDocs(self.worker, self._tracking_uri(), self.batch_size,
                            threads=int(self.spark.conf.get("spark.task.cpus", "1")),
                            first_of=first_of,
                            done_keys=sc.broadcast(self.done_keys),
-                           replaced_ids=sc.broadcast(self.replaced.ids))
+                           replaced_ids=sc.broadcast(self.replaced.ids), reader=reader)
         per_job = -(-self.config.engine.articles_per_job // self.batch_size) * self.batch_size  # whole
         # batches
         for low in range(1, count + 1, per_job):
             wave = raw.filter((F.col("_number") >= low) & (F.col("_number") < low + per_job))
-            self._job(read(self._by_batch(wave)), task)
+            self._job(self._by_batch(wave), task)
 
     def _by_batch(self, docs: Any) -> Any:
         """Whole local batches (``batch_size`` articles in reading order) dealt out over the partitions in
@@ -204,15 +204,14 @@ class SparkJob(CorpusJob):
             self._keys = [first.get(p, p) for p in range(n)]
         return self._keys
 
-    def _corpus(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, Any]:
-        """The corpus as a DataFrame with ``_number``, its size, and the read step to apply to it.
+    def _corpus(self, documents: Iterator[RawDoc | InputError]) -> tuple[Any, int, ReadRows | None]:
+        """The corpus as a DataFrame with ``_number``, its size, and the reader its rows need (if any).
 
         A Parquet file is read by Spark (each row's ``_number`` is its position in the file), and rows
         become documents on the executors; a folder or JSONL corpus is read here by the local reader
         into DIR/.cache/spark-input.parquet, one document a row."""
         from pyspark.sql import functions as F
 
-        from pipeline.corpus.spark_tasks import DOC_SCHEMA as schema
 
         path = Path(self.input_path)
         if path.is_file() and path.suffix.lower() == ".parquet":
@@ -225,10 +224,9 @@ class SparkJob(CorpusJob):
             raw = self.spark.read.parquet(str(path.resolve())).select(
                 *columns, (F.col("_metadata.row_index") + 1).alias("_number"))
             reader = ReadRows(str(self.input_path), self.config.ingest.max_bytes)
-            spark_schema = _spark_schema(schema)
-            return raw, pq.ParquetFile(path).metadata.num_rows, lambda df: df.mapInArrow(reader, spark_schema)
+            return raw, pq.ParquetFile(path).metadata.num_rows, reader
         staged, count = self._stage(documents)
-        return self.spark.read.parquet(str(staged.resolve())), count, lambda df: df
+        return self.spark.read.parquet(str(staged.resolve())), count, None
 
     def _stage(self, documents: Iterator[RawDoc | InputError]) -> tuple[Path, int]:
         """Write the documents, read in order by the local reader, as a Parquet file for Spark."""
@@ -250,7 +248,7 @@ class SparkJob(CorpusJob):
                 writer.write_table(pa.Table.from_pylist(chunk, schema=DOC_SCHEMA))
         return target, count
 
-    def _duplicates(self, raw: Any, read: Any) -> dict[str, int]:
+    def _duplicates(self, raw: Any, reader: ReadRows | None) -> dict[str, int]:
         """For each id read more than once: the ``_number`` of the first one read without an error (the
         one kept, as locally). Ids are counted by Spark alone; only the rows of repeated ids are read."""
         from pyspark.sql import functions as F
@@ -261,7 +259,10 @@ class SparkJob(CorpusJob):
                     .select("key").collect()]
         if not repeated:
             return {}
-        rows = read(raw.filter(doc_id.isin(repeated))).filter(F.col("_error").isNull())
+        docs = raw.filter(doc_id.isin(repeated))
+        if reader is not None:
+            docs = docs.mapInArrow(reader, _spark_schema(DOC_SCHEMA))
+        rows = docs.filter(F.col("_error").isNull())
         rows = rows.select("id", "_number")
         first: dict[str, int] = {}
         for row in rows.collect():

@@ -117,6 +117,9 @@ class ProcessDocs:
     """A Spark broadcast of {id: {keys}}: the articles committed before this run."""
     replaced_ids: Any = None
     """A Spark broadcast of the ids whose rows were set aside (another config)."""
+    reader: ReadRows | None = None
+    """For a Parquet corpus: its rows become documents here, in the same Python worker (one worker a
+    task, so each loads the models once)."""
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Rows sorted by ``_number``; each run of rows with the same ``(_number - 1) // batch_size`` is
@@ -126,6 +129,8 @@ class ProcessDocs:
         self._replaced = self.replaced_ids.value if self.replaced_ids is not None else set()
         schema = output_schema(self.worker)
         group: list[dict] = []
+        if self.reader is not None:
+            batches = self.reader(batches)
         for batch in batches:
             for record in batch.to_pylist():
                 if group and self._index(group[0]) != self._index(record):
