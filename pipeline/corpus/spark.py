@@ -126,6 +126,7 @@ class SparkJob(CorpusJob):
         self.jobs = 0
         self.workers: dict[int, int] = {}
         self.phases: dict[str, float] = {}
+        self._keys: list[int] | None = None
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -173,8 +174,8 @@ class SparkJob(CorpusJob):
                            first_of=first_of,
                            done_keys=sc.broadcast(self.done_keys),
                            replaced_ids=sc.broadcast(self.replaced.ids), reader=reader)
-        per_job = -(-self.config.engine.articles_per_job // self.batch_size) * self.batch_size  # whole
-        # batches
+        batches_per_job = -(-self.config.engine.articles_per_job // self.batch_size)  # rounded up
+        per_job = batches_per_job * self.batch_size
         for low in range(1, count + 1, per_job):
             wave = raw.filter((F.col("_number") >= low) & (F.col("_number") < low + per_job))
             self._job(self._by_batch(wave), task)
@@ -192,7 +193,7 @@ class SparkJob(CorpusJob):
 
     def _partition_keys(self) -> list[int]:
         """For each partition p, a long that Spark's hash partitioning sends to p (pmod(hash(k), n) == p)."""
-        if getattr(self, "_keys", None) is None:
+        if self._keys is None:
             from pyspark.sql import functions as F
 
             n = self.partitions
