@@ -56,7 +56,13 @@ def spark():
                .config("spark.sql.shuffle.partitions", "2").getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     yield session
-    session.stop()
+    from pyspark import SparkContext
+
+    from pipeline.corpus.spark import stop_session
+
+    jvm = SparkContext._gateway.proc
+    stop_session(session)
+    assert jvm.poll() is not None, "the JVM is still running"
 
 
 @pytest.fixture(scope="module")

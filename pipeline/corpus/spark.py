@@ -132,7 +132,7 @@ class SparkJob(CorpusJob):
         with contextlib.suppress(OSError):
             shutil.rmtree(self.out.root / CACHE / STAGED)
         if getattr(self, "owned", False):
-            self.spark.stop()
+            stop_session(self.spark)
 
     def params(self) -> dict[str, Any]:
         sc = self.spark.sparkContext
@@ -332,6 +332,26 @@ class SparkJob(CorpusJob):
         import mlflow
 
         return mlflow.get_tracking_uri()
+
+
+def stop_session(spark: Any) -> None:
+    """Stop a session and the JVM behind it (PySpark keeps its gateway JVM for the life of the Python
+    process otherwise); a later session starts a new one."""
+    from pyspark import SparkContext
+
+    spark.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    proc = getattr(gateway, "proc", None)
+    with contextlib.suppress(Exception):
+        gateway.shutdown()
+    if proc is not None:  # the JVM exits when its stdin closes
+        with contextlib.suppress(Exception):
+            proc.stdin.close()
+            proc.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 def task_error(exc: BaseException) -> str:
