@@ -172,8 +172,9 @@ class EngineConfig(Strict):
     partitions: int | None = Field(None, ge=1)
     """Spark tasks per job (null: the session's default parallelism, one per core)."""
     articles_per_job: int = Field(10_000, ge=1)
-    """Articles per Spark job: each job's output is committed at once by Spark's committer, so a
-    killed run loses at most one job's work (a rerun skips every committed article)."""
+    """Articles per Spark job (rounded up to whole batches of `--batch-size`): each job's output is
+    committed at once by Spark's committer, so a killed run loses at most one job's work (a rerun skips
+    every committed article)."""
     conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Any Spark setting for a session the run starts, e.g. {spark.executor.memory: 4g}."""
 
