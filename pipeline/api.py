@@ -52,14 +52,20 @@ def run(
     progress: Progress | None = None,
     output: str | None = None,
     batch_size: int | None = None,
+    engine: str | None = None,
 ) -> RunResult | CorpusResult:
     """Run the configured stages over the configured (or given) input, tracked in MLflow.
 
     A corpus (a folder, JSONL or Parquet file), or any input given an ``output`` folder, is streamed
     into ``output`` by `pipeline.corpus.run_corpus` (resumable); a single article keeps the in-memory
-    run of `pipeline.runner.run_pipeline`.
+    run of `pipeline.runner.run_pipeline`. ``engine`` (``local`` or ``spark``) overrides ``engine.kind``.
     """
     config = load_run_config(config_path, overrides)
+    if engine:
+        from pipeline.config import EngineConfig, validate
+
+        settings = config.engine.model_dump() | {"kind": engine}
+        config = config.model_copy(update={"engine": validate(settings, EngineConfig, "--engine")})
     path = input_path or config.input.path
     if not path:
         raise ConfigError(f"{config_path or 'config'}: no input: set input.path or pass --input PATH")
@@ -67,6 +73,9 @@ def run(
         path = str(_beside(path, config_path))
     if not Path(path).exists():
         raise InputError(f"input not found: {path} (check --input or input.path)")
+    if config.engine.kind != "local" and not (output or is_corpus(path)):
+        raise ConfigError(f"engine {config.engine.kind} runs corpora: give --input a corpus (a folder, JSONL "
+                          f"or Parquet file) or an --output folder, or use --engine local for {path}")
     models = prepare_models(config, config_path) if "score" in config.stages else {}
     if output or is_corpus(path):
         from pipeline.corpus import run_corpus

@@ -65,7 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: outputs/<config name>-<input name>)",
     )
     p.add_argument("--batch-size", type=int, default=None, metavar="N",
-                   help="articles per committed part file in a corpus run (default 64)")
+                   help="articles per committed part file in a corpus run (default 64; with --engine spark, "
+                   "articles per batch on an executor)")
+    p.add_argument("--engine", choices=["local", "spark"], default=None,
+                   help="where a corpus run runs: local (this process) or spark (a Spark session: "
+                   "engine.master, engine.conf; needs pip install -e \".[spark]\" and Java 17); "
+                   "default: engine.kind in CONFIG (local)")
 
     p = commands.add_parser(
         "ui", help="open the MLflow UI on the tracking store",
@@ -179,7 +184,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar = _ProgressBars()
     try:
         result = api.run(args.config, args.overrides, args.input, progress=bar.update,
-                         output=args.output, batch_size=args.batch_size)
+                         output=args.output, batch_size=args.batch_size, engine=args.engine)
     finally:
         bar.close()
     if not hasattr(result, "segmented"):

@@ -159,6 +159,26 @@ class TrackingConfig(Strict):
     a corpus run logs a stable sample of this many. 0: none."""
 
 
+# --- engine -------------------------------------------------------------------------------------
+
+
+class EngineConfig(Strict):
+    kind: Literal["local", "spark"] = "local"
+    """Where a corpus run's batches run: `local` (this process) or `spark` (a Spark session: needs
+    `pip install -e ".[spark]"` and Java 17). `--engine` overrides it."""
+    master: str = "local[*]"
+    """Spark master URL when the run starts its own session (`local[2]`, `spark://HOST:7077`, `yarn`,
+    `k8s://...`); a session that already exists (a notebook, spark-submit) is used as it is."""
+    partitions: int | None = Field(None, ge=1)
+    """Spark tasks per job (null: the session's default parallelism, one per core)."""
+    articles_per_job: int = Field(10_000, ge=1)
+    """Articles per Spark job (rounded up to whole batches of `--batch-size`): each job's output is
+    committed at once by Spark's committer, so a killed run loses at most one job's work (a rerun skips
+    every committed article)."""
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Any Spark setting for a session the run starts, e.g. {spark.executor.memory: 4g}."""
+
+
 class RunConfig(Strict):
     experiment: str = "news-tone-stance"
     """MLflow experiment the runs go to."""
@@ -170,6 +190,7 @@ class RunConfig(Strict):
     segment: SegmentConfig = SegmentConfig()
     score: ScoreConfig = ScoreConfig()
     tracking: TrackingConfig = TrackingConfig()
+    engine: EngineConfig = EngineConfig()
 
 
 # --- loading ------------------------------------------------------------------------------------

@@ -27,6 +27,10 @@ class TrackingError(PipelineError, RuntimeError):
     """The MLflow tracking store cannot be reached or used."""
 
 
+class EngineError(PipelineError, RuntimeError):
+    """An engine cannot run: pyspark or Java missing, a Spark session that does not start."""
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of a third-party error's message (its type name when it has none), cut to ``limit``."""
     text = str(exc).strip() or type(exc).__name__

@@ -205,7 +205,7 @@ def _score_stage(
     import pandas as pd
 
     from pipeline import tracking
-    from pipeline.corpus_work import MODEL_COLUMNS
+    from pipeline.corpus.work import MODEL_COLUMNS
     from pipeline.keys import resolve_model
     from pipeline.report.html import render_report
     from pipeline.report.plots import stance_heatmap, tone_bar_chart

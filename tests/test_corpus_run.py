@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from tests.tools.corpus_testing import (
     assert_clean_layout,
     client,
     errors,
+    kill_after_parts,
     run,
     sections,
     write_config,
@@ -132,7 +131,7 @@ def test_default_output_folder_resumes(tmp_path, cfg, monkeypatch):
 
 
 def test_output_folder_in_use_is_refused(tmp_path, cfg):
-    from pipeline.corpus_store import OutputDir
+    from pipeline.corpus.store import OutputDir
     from pipeline.errors import InputError
 
     corpus = write_corpus(tmp_path / "c.jsonl", 3, "jsonl")
@@ -254,7 +253,7 @@ def test_score_stage_with_tiny_real_classifiers(tmp_path, store):
 
 
 def _fail_on_part(monkeypatch, n: int, exc: BaseException) -> None:
-    from pipeline.corpus_store import OutputDir
+    from pipeline.corpus.store import OutputDir
 
     real = OutputDir.write_part
     count = {"n": 0}
@@ -309,27 +308,15 @@ def test_keyboard_interrupt_marks_killed(tmp_path, store, cfg, monkeypatch):
 
 
 def test_kill_9_mid_run_then_rerun_has_every_article_once(tmp_path, store, cfg):
-    from pipeline.cache import code_digest
+    from pipeline.corpus.cache import code_digest
 
     n = 300
     corpus = write_corpus(tmp_path / "c.jsonl", n, "jsonl")
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "run", str(cfg), "--input", str(corpus), "--output", str(out),
-         "--batch-size", "3"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and proc.poll() is None:
-            if len(list((out / "sections").glob("part-*.parquet"))) >= 3:
-                break
-            time.sleep(0.005)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
+    command = [sys.executable, "-m", "pipeline", "run", str(cfg), "--input", str(corpus),
+               "--output", str(out), "--batch-size", "3"]
+    code = kill_after_parts(command, out, 3, tmp_path, {**os.environ, "PYTHONPATH": str(REPO)})
+    assert code == -signal.SIGKILL, "the run ended before it could be killed"
     before = sections(out)["id"].nunique()
     assert 0 < before < n
 

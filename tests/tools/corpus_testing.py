@@ -77,3 +77,25 @@ def assert_clean_layout(out: Path) -> None:
         pq.read_table(part)
     rows = sections(out)
     assert not rows.duplicated(["id", "section_index"]).any()
+
+
+def kill_after_parts(command: list[str], out: Path, parts: int, cwd: Path, env: dict[str, str],
+                     timeout: float = 120, poll: float = 0.005) -> int:
+    """Start ``command``, ``kill -9`` it once ``out/sections`` holds ``parts`` committed part files (or
+    when ``timeout`` is up), and return its exit status (``-9`` when it was killed)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline and proc.poll() is None:
+            if len(list((out / "sections").glob("part-*.parquet"))) >= parts:
+                break
+            time.sleep(poll)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    return proc.returncode

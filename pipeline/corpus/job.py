@@ -1,10 +1,11 @@
-"""Streaming corpus runs: batches in, Parquet parts out, resumable, one MLflow parent run.
+"""A corpus job, whatever the engine: the output folder, the MLflow parent run, and what ends it.
 
-``pipeline run CONFIG --input CORPUS --output DIR`` lands here (see `pipeline.api.run`). Articles are
-read one at a time and processed in batches of ``batch_size``; each batch's section rows are committed
-as one part file (see `pipeline.corpus_store`), so memory stays flat whatever the corpus size. A bad
-article becomes a row of DIR/errors.parquet and the run goes on. Rerunning over the same DIR skips the
-articles whose key (id, content, config, code) already has rows, also after ``kill -9``.
+``pipeline run CONFIG --input CORPUS --output DIR`` lands here (see `pipeline.api.run`). This module
+locks DIR, sets aside results of another config or corpus, opens one MLflow parent run, and hands the
+documents to the configured engine (`pipeline.corpus.local` or `pipeline.corpus.spark`), which runs the
+shared per-batch work (`pipeline.corpus.work`) and commits part files into DIR/sections. A bad article
+becomes a row of DIR/errors.parquet and the run goes on. Rerunning over the same DIR skips the articles
+whose key (id, content, config, code) already has rows, also after ``kill -9``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import STARTED
-from pipeline.cache import StageCache
 from pipeline.config import RunConfig
-from pipeline.corpus_store import CACHE, OutputDir
-from pipeline.corpus_work import Worker, check_config, error_row
+from pipeline.corpus.cache import StageCache
+from pipeline.corpus.store import CACHE, OutputDir
+from pipeline.corpus.work import Worker, check_config
 from pipeline.errors import ConfigError, InputError
 from pipeline.ingest import RawDoc, is_corpus, iter_corpus, list_corpus_files, read_document
 from pipeline.interrupts import sigterm_as_interrupt
@@ -65,6 +65,10 @@ class CorpusResult:
     @property
     def articles_per_s(self) -> float:
         return self.done / self.seconds if self.seconds else 0.0
+
+    @property
+    def sections_per_s(self) -> float:
+        return self.sections / self.seconds if self.seconds else 0.0
 
 
 def default_output(config_path: str | None, input_path: Path) -> Path:
@@ -136,18 +140,19 @@ def run_corpus(
     overrides: list[str] | None = None,
 ) -> CorpusResult:
     """Run the configured stages over a corpus into ``output`` (see the module docstring)."""
-    from pipeline import lineage, tracking
+    from pipeline import tracking
     from pipeline.runner import default_run_name
 
     batch_size = batch_size or DEFAULT_BATCH
     if batch_size < 1:
         raise ConfigError(f"bad --batch-size {batch_size}: expected a whole number of articles, 1 or more")
     check_config(config)
+    engine = job_class(config.engine.kind)  # pyspark or Java missing fails here, before any work
     uri = tracking.connect(config.tracking)  # a store that is down fails here, before any work
     out = OutputDir(output or default_output(config_path, input_path))
     out.lock()
     try:
-        cache = StageCache(out.root / CACHE / "stages.sqlite")
+        cache = engine.stage_cache(out)
         with cache, sigterm_as_interrupt(), _arrow_system_memory():
             worker = Worker(config, cache, models)
             total = count_items(input_path)
@@ -169,29 +174,59 @@ def run_corpus(
             tags = {"input": str(input_path), "output": str(out.root), "corpus": "true"}
             if state.get("mlflow_run_id"):
                 tags["resumes"] = state["mlflow_run_id"]
-            with tracking.run(name, experiment, tags=tags) as parent:
-                run = _CorpusRun(config, worker, out, progress, total, batch_size, replaced)
-                result = CorpusResult(parent.info.run_id, experiment, uri, name, out.root)
-                out.write_state({"run_hash": worker.run_hash, "input": source, "config": worker.relevant,
-                                 "mlflow_run_id": parent.info.run_id, "tracking_uri": uri,
-                                 "started": dt.datetime.now().isoformat(timespec="seconds")})
-                tracking.log_config(config)
-                tracking.log_params({"corpus.batch_size": batch_size, "key.run": worker.run_hash}
-                                    | {f"key.{stage}": k.digest for stage, k in worker.keys.items()})
-                keys = {"keys": worker.relevant, "recomputed_because": replaced.because}
-                tracking.log_text(json.dumps(keys, indent=2, default=str) + "\n", "keys.json")
-                if replaced.because:
-                    tracking.set_tags({"recomputed_because": ", ".join(replaced.because)[:5000]})
-                lineage.log_code_version()
-                lineage.log_corpus_input(input_path)
-                used = lineage.log_model_inputs(models) if models else {}
-                if models:
-                    tracking.set_tags({f"model.{role}": m for role, m in models.items()})
-                lineage.describe_run(input_path, used, overrides)
-                run.execute(itertools.chain([first], documents), result)
+            run = engine(config, worker, out, progress, total, batch_size, replaced, input_path)
+            run.open()
+            try:
+                result = _tracked(run, documents=itertools.chain([first], documents), name=name,
+                                  experiment=experiment, tags=tags, uri=uri, source=source, models=models,
+                                  overrides=overrides)
+            finally:
+                run.close()
             return result
     finally:
         out.unlock()
+
+
+def job_class(kind: str) -> type[CorpusJob]:
+    """The engine's job class; the Spark engine checks here that pyspark and Java are there."""
+    if kind == "spark":
+        from pipeline.corpus.spark import SparkJob, check_spark
+
+        check_spark()
+        return SparkJob
+    from pipeline.corpus.local import LocalJob
+
+    return LocalJob
+
+
+def _tracked(run: CorpusJob, documents: Iterator[RawDoc | InputError], name: str, experiment: str,
+             tags: dict[str, str], uri: str, source: str, models: dict[str, str] | None,
+             overrides: list[str] | None) -> CorpusResult:
+    """The job inside one MLflow parent run: params, keys, lineage, then the engine's loop."""
+    from pipeline import lineage, tracking
+
+    config, worker, out, replaced, input_path = run.config, run.worker, run.out, run.replaced, run.input_path
+    with tracking.run(name, experiment, tags=tags) as parent:
+        result = CorpusResult(parent.info.run_id, experiment, uri, name, out.root)
+        out.write_state({"run_hash": worker.run_hash, "input": source, "config": worker.relevant,
+                         "mlflow_run_id": parent.info.run_id, "tracking_uri": uri,
+                         "started": dt.datetime.now().isoformat(timespec="seconds")})
+        tracking.log_config(config)
+        tracking.log_params({"corpus.batch_size": run.batch_size, "key.run": worker.run_hash}
+                            | run.params()
+                            | {f"key.{stage}": k.digest for stage, k in worker.keys.items()})
+        keys = {"keys": worker.relevant, "recomputed_because": replaced.because}
+        tracking.log_text(json.dumps(keys, indent=2, default=str) + "\n", "keys.json")
+        if replaced.because:
+            tracking.set_tags({"recomputed_because": ", ".join(replaced.because)[:5000]})
+        lineage.log_code_version()
+        lineage.log_corpus_input(input_path)
+        used = lineage.log_model_inputs(models) if models else {}
+        if models:
+            tracking.set_tags({f"model.{role}": m for role, m in models.items()})
+        lineage.describe_run(input_path, used, overrides)
+        run.execute(documents, result)
+    return result
 
 
 @dataclass
@@ -218,20 +253,29 @@ def _close_dead_run(state: dict, uri: str) -> None:
             client.set_terminated(run_id, "KILLED")
 
 
-class _CorpusRun:
-    """The loop over batches, and what is logged at its end (also when it fails)."""
+class CorpusJob:
+    """One pass over a corpus by one engine, and what is logged at its end (also when it fails).
+
+    An engine subclasses it and implements `_loop`, which fills the counters below; the rest (errors
+    table, summary, metrics, sections artifact, stale rows) is the same for every engine.
+    """
+
+    engine = "?"
 
     def __init__(self, config: RunConfig, worker: Worker, out: OutputDir, progress: Progress | None,
-                 total: int, batch_size: int, replaced: Replaced | None = None) -> None:
+                 total: int, batch_size: int, replaced: Replaced | None = None,
+                 input_path: Path | None = None) -> None:
         self.config = config
         self.worker = worker
         self.out = out
         self.progress = progress
         self.total = total
         self.batch_size = batch_size
+        self.input_path = input_path
         self.errors: list[dict] = []
         self.current: dict[str, str] = {}  # id -> key of every article read in this run
         self.errored_ids: set[str] = set()
+        self.done_keys: dict[str, set[str]] = {}
         self.seen = 0
         self.start = time.perf_counter()
         self._last_metrics = 0.0
@@ -239,9 +283,25 @@ class _CorpusRun:
         self.replaced = replaced or Replaced()
         self.recomputed = {"keys": 0, "content": 0}  # articles redone: a stage key / their content changed
 
+    @staticmethod
+    def stage_cache(out: OutputDir) -> StageCache:
+        """The stage cache the driver's worker uses (the local engine's: DIR/.cache/stages.sqlite)."""
+        return StageCache(out.root / CACHE / "stages.sqlite")
+
+    def open(self) -> None:
+        """Start what the engine needs, before the MLflow run starts (a Spark session)."""
+
+    def close(self) -> None:
+        """Stop what `open` started."""
+
+    def params(self) -> dict[str, Any]:
+        """The engine's params for the parent run."""
+        return {"engine": self.engine}
+
     def execute(self, documents: Iterator[RawDoc | InputError], result: CorpusResult) -> None:
         status, error = "finished", None
         self.result = result
+        self.start = time.perf_counter()
         try:
             self._loop(documents)
             if result.done == 0 and result.skipped == 0:
@@ -263,57 +323,7 @@ class _CorpusRun:
             raise InputError(error)
 
     def _loop(self, documents: Iterator[RawDoc | InputError]) -> None:
-        done_keys = self.out.done_keys()
-        self.done_keys = done_keys
-        result = self.result
-        for batch in batched(documents, self.batch_size):
-            todo: list[tuple[RawDoc, str]] = []
-            before = len(self.errors)
-            for item in batch:
-                self.seen += 1
-                if isinstance(item, InputError):
-                    doc_id = getattr(item, "doc_id", None)
-                    self.errors.append(error_row(doc_id, "read", item))
-                    if doc_id is not None:
-                        self.errored_ids.add(doc_id)
-                    continue
-                if item.id in self.current:
-                    self.errors.append(error_row(item.id, "read", f"duplicate id {item.id!r} in "
-                                                 f"{item.source}: skipped, the first one is kept"))
-                    continue
-                key = self.worker.article_key(item)
-                self.current[item.id] = key
-                if key in done_keys.get(item.id, ()):
-                    result.skipped += 1
-                    continue
-                if item.id in self.replaced.ids:
-                    self.recomputed["keys"] += 1
-                elif item.id in done_keys:
-                    self.recomputed["content"] += 1
-                todo.append((item, key))
-            done, errors = self.worker.segment_batch(todo)
-            self.errors += errors
-            done, errors = self.worker.score_batch(done)
-            self.errors += errors
-            rows = self.worker.rows(done)
-            self.worker.cache.commit()
-            if rows:
-                import pyarrow as pa
-
-                self.out.write_part(pa.Table.from_pylist(rows, schema=self.worker.schema()))
-            if rows and self.worker.scoring and self.first_scores_s is None:
-                self.first_scores_s = time.perf_counter() - STARTED
-            result.done += len(done)
-            result.sections += len(rows)
-            result.failed = len(self.errors)
-            for item in done:
-                self.errored_ids.discard(item.doc.id)
-            if len(self.errors) != before:
-                self.out.write_errors(self.errors)
-            if self.progress:
-                self.progress("articles", self.seen, max(self.total, self.seen))
-            if time.perf_counter() - self._last_metrics >= METRICS_EVERY_S:
-                self._log_metrics(step=self.seen)
+        raise NotImplementedError
 
     def _metrics(self) -> dict[str, float]:
         r = self.result
@@ -324,8 +334,11 @@ class _CorpusRun:
         first = {} if self.first_scores_s is None else {"seconds_to_first_scores": self.first_scores_s}
         return {"n_articles": self.seen, "n_done": r.done, "n_skipped": r.skipped, "n_failed": r.failed,
                 "n_sections": r.sections, "segment.n_sections": r.sections, "seconds": r.seconds,
-                "articles_per_s": r.articles_per_s, "peak_rss_mb": r.peak_rss_mb} | r.cache | first \
-            | self._recomputed()
+                "articles_per_s": r.articles_per_s, "sections_per_s": r.sections_per_s,
+                "peak_rss_mb": r.peak_rss_mb} | r.cache | first | self._recomputed() | self._engine_metrics()
+
+    def _engine_metrics(self) -> dict[str, float]:
+        return {}
 
     def _recomputed(self) -> dict[str, float]:
         """``n_recomputed``: articles done again that had results under another key or content; and

@@ -25,7 +25,7 @@ from typing import Any
 
 from pipeline.keys import code_digest, config_digest, digest
 
-__all__ = ["StageCache", "code_digest", "config_digest", "digest"]
+__all__ = ["NullCache", "StageCache", "code_digest", "config_digest", "digest"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stage_cache (
@@ -103,3 +103,26 @@ class StageCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class NullCache(StageCache):
+    """No stage cache: every lookup misses, nothing is kept (Spark executors, whose disks are not
+    shared; a rerun there skips finished articles by their resume key instead)."""
+
+    def __init__(self) -> None:  # no file
+        self._pending = []
+        self.stats = Counter()
+
+    def get_many(self, stage: str, config: str, keys: Iterable[str]) -> dict[str, Any]:
+        wanted = list(dict.fromkeys(keys))
+        self.stats[f"{stage}.misses"] += len(wanted)
+        return {}
+
+    def put(self, stage: str, config: str, key: str, value: Any) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -1,6 +1,9 @@
-"""The per-batch work of a corpus run: ingest + segment and score, through the stage cache, as rows.
+"""The per-batch work of a corpus run, shared by both engines: ingest + segment and score, through the
+stage cache, as rows.
 
-Pure of MLflow and of the output folder: documents in, section rows and error rows out.
+Pure of MLflow and of the output folder: documents in, section rows and error rows out. The local
+engine calls it in its own process; the Spark engine ships the driver's `Worker` (config, resolved
+models, stage keys) to its executors and calls the same methods there.
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from typing import Any
 
 from pipeline import ingest as ingest_stage
 from pipeline import segment as segment_stage
-from pipeline.cache import StageCache, config_digest, digest
 from pipeline.config import RunConfig
+from pipeline.corpus.cache import NullCache, StageCache, config_digest, digest
 from pipeline.errors import ConfigError, PipelineError
 from pipeline.ingest import RawDoc
 from pipeline.records import Article, Section, Segmented
@@ -40,6 +43,22 @@ def error_row(doc_id: str | None, stage: str, exc: BaseException | str) -> dict:
     else:
         text = exc
     return {"id": doc_id, "stage": stage, "error": (text.strip().splitlines() or [""])[0][:2000]}
+
+
+def duplicate_error(doc: RawDoc) -> dict:
+    """The error row of a second article with an id already read (the first one is kept)."""
+    return error_row(doc.id, "read",
+                     f"duplicate id {doc.id!r} in {doc.source}: skipped, the first one is kept")
+
+
+def triage(doc_id: str, key: str, done_keys: dict[str, set[str]], replaced_ids: set[str]) -> str:
+    """What to do with an article read now, given the committed results: ``skip`` (its key is done),
+    or redo it: ``keys`` (a stage key changed since its rows), ``content`` (its content changed), ``new``."""
+    if key in done_keys.get(doc_id, ()):
+        return "skip"
+    if doc_id in replaced_ids:
+        return "keys"
+    return "content" if doc_id in done_keys else "new"
 
 
 def check_config(config: RunConfig) -> None:
@@ -101,6 +120,11 @@ class Worker:
                 "context": stance.context, "mention_words": stance.mention_words})
         return keys
 
+    def __getstate__(self) -> dict:
+        """Shipped to Spark executors without the driver's cache and loaded models (each Python worker
+        loads a model once, through `pipeline.score.models.load_resolved`)."""
+        return self.__dict__ | {"cache": NullCache(), "_models": {}}
+
     # --- keys and schema ------------------------------------------------------------------------
 
     def article_key(self, doc: RawDoc) -> str:
@@ -126,6 +150,12 @@ class Worker:
         return pa.schema(fields)
 
     # --- stages ---------------------------------------------------------------------------------
+
+    def process(self, items: Sequence[tuple[RawDoc, str]]) -> tuple[list[Done], list[dict], list[dict]]:
+        """One batch through every configured stage: the articles done, the error rows, the section rows."""
+        done, errors = self.segment_batch(items)
+        done, more = self.score_batch(done)
+        return done, errors + more, self.rows(done)
 
     def segment_batch(self, items: Sequence[tuple[RawDoc, str]]) -> tuple[list[Done], list[dict]]:
         """Ingest and segment each document (or take the cached output); bad ones become error rows."""

@@ -3,6 +3,7 @@
 Layout (other tools read it: keep it exactly)::
 
     DIR/sections/part-000000.parquet ...   one row per section, with the article's `id` and `key`
+                                           (a Spark run's parts: part-00000-<uuid>-c000.snappy.parquet)
     DIR/errors.parquet                     id, stage, error: one row per article that failed
     DIR/summary.json                       counts and timings of the latest run
     DIR/.run.json  DIR/.lock  DIR/.cache/  DIR/.replaced/   state (hidden)
@@ -37,7 +38,10 @@ LOCK = ".lock"
 CACHE = ".cache"
 REPLACED = ".replaced"
 ERROR_COLUMNS = ["id", "stage", "error"]
-_PART = re.compile(r"^part-(\d{6,})\.parquet$")
+_PART = re.compile(r"^part-(\d{5,})(-[0-9A-Za-z.-]+)?\.parquet$")
+"""A committed part: ``part-000000.parquet`` (local engine) or ``part-00000-<uuid>-c000.snappy.parquet``
+(Spark's committer). Names starting with ``.`` or ``_`` (temp files, Spark's ``_temporary``) are not."""
+SPARK_TEMPORARY = "_temporary"
 
 
 def fsync_dir(folder: Path) -> None:
@@ -116,11 +120,15 @@ class OutputDir:
             self._lock_handle = None
 
     def _remove_temp_files(self) -> None:
-        """Temp files of a killed run (never visible as results: hidden names ending in .tmp)."""
+        """Temp files of a killed run (never visible as results: hidden names ending in .tmp, and the
+        uncommitted task output of a killed Spark job under ``sections/_temporary``)."""
+        import shutil
+
         for folder in (self.root, self.sections):
             for tmp in folder.glob(".*.tmp"):
                 with contextlib.suppress(OSError):
                     tmp.unlink()
+        shutil.rmtree(self.sections / SPARK_TEMPORARY, ignore_errors=True)
 
     def read_state(self) -> dict:
         try:
@@ -161,7 +169,9 @@ class OutputDir:
         done: dict[str, set[str]] = {}
         last = -1
         for part in self.part_files():
-            last = max(last, int(_PART.match(part.name).group(1)))
+            match = _PART.match(part.name)
+            if not match.group(2):  # a local part: number the next one after it
+                last = max(last, int(match.group(1)))
             try:
                 table = read_part(part, ["id", "key"])
             except Exception as exc:  # not written by us (parts are atomic): keep it out of the way
@@ -210,10 +220,14 @@ class OutputDir:
             removed += mask.count(False)
             if not any(mask):
                 part.unlink()
+                with contextlib.suppress(OSError):
+                    (part.parent / f".{part.name}.crc").unlink()
                 fsync_dir(self.sections)
                 continue
             table = read_part(part).filter(pa.array(mask))
             write_table(table, part)
+            with contextlib.suppress(OSError):  # Hadoop's checksum of a Spark part no longer matches
+                (part.parent / f".{part.name}.crc").unlink()
         return removed
 
     def iter_parts(self) -> Iterator[Any]:
