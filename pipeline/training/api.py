@@ -9,8 +9,9 @@ calibrates, logs and registers the classifier in one MLflow run:
   only when all three match);
 - inputs: every source's split as an MLflow data set (context ``training`` / ``validation`` / ``testing``);
 - metrics: ``dev.macro_f1``, ``dev.accuracy``, ``dev.{f1,precision,recall}.<label>``,
-  ``dev.<source>.macro_f1`` / ``.accuracy``, ``dev.score`` (mean of the sources' macro-F1, the
-  checkpoint criterion), ``dev.ece``, ``dev.ece_calibrated``, ``dev.nll``, ``dev.nll_calibrated``,
+  ``dev.<source>.macro_f1`` / ``.accuracy`` / ``.f1.<label>`` (each class the source has),
+  ``dev.score`` and ``dev.mean.macro_f1`` (mean of the sources' macro-F1: the checkpoint criterion),
+  ``dev.ece``, ``dev.ece_calibrated``, ``dev.nll``, ``dev.nll_calibrated``,
   ``dev.temperature``, ``train.seconds``, ``train.peak_rss_mb``, ``train.rows``, ``train.truncated``
   and, per step, ``train.loss`` and ``checkpoint.dev.*`` (each dev check during training);
   ``test.*`` likewise when a source feeds ``test``;
@@ -241,7 +242,7 @@ def _train_and_evaluate(
             if best_dev.get("score", -1.0) < result["score"]:  # the trainer keeps this state (same test)
                 best_dev.clear()
                 best_dev.update(result)
-            return result["score"], {k: v for k, v in result["metrics"].items() if k.endswith("macro_f1")}
+            return result["score"], {k: v for k, v in result["metrics"].items() if _per_source_key(k)}
 
         def log(values: dict[str, float], step: int) -> None:
             # dev figures along the way are `checkpoint.dev.*`; `dev.*` are the kept model's alone
@@ -360,7 +361,7 @@ def _dev_predictions(
 
 def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: str = "dev") -> dict[str, Any]:
     """Predictions and metrics, overall and per source, of probabilities for the rows of ``frame``."""
-    from pipeline.training.evaluate import classification_metrics, flat_metrics
+    from pipeline.training.evaluate import _safe, classification_metrics, flat_metrics
 
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[label] for label in frame["label"]])
@@ -379,7 +380,11 @@ def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: s
         )
         metrics[f"{prefix}.{source}.macro_f1"] = part["macro_f1"]
         metrics[f"{prefix}.{source}.accuracy"] = part["accuracy"]
+        for label, row in part["per_class"].items():
+            if row["support"]:  # a class the source has: its F1 (e.g. dev.econ.f1.negative)
+                metrics[f"{prefix}.{source}.f1.{_safe(label)}"] = row["f1"]
         scores.append(part["macro_f1"])
+    metrics[f"{prefix}.mean.macro_f1"] = float(np.mean(scores))  # the selection criterion, as dev.score
     return {
         "probs": probs,
         "y": y,
@@ -388,6 +393,11 @@ def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: s
         "score": float(np.mean(scores)),
         "overall": overall,
     }
+
+
+def _per_source_key(key: str) -> bool:
+    """Metrics logged at each dev check: macro-F1 (overall, per source, mean) and per-source class F1."""
+    return key.endswith("macro_f1") or (key.count(".") >= 3 and ".f1." in key)
 
 
 def _log_plots(frame: pd.DataFrame, dev: dict[str, Any], calibrated: np.ndarray, labels: list[str]) -> None:

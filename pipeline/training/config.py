@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,9 @@ from pipeline.config import Strict, TrackingConfig
 
 Task = Literal["tone", "stance"]
 SplitName = Literal["train", "dev", "test"]
+
+_NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False}
+"""Source keys added after configs were hashed: left out of the hash at their defaults."""
 
 DEFAULT_LABELS: dict[str, list[str]] = {
     "tone": ["negative", "neutral", "positive"],
@@ -41,6 +45,28 @@ class Columns(Strict):
     """Rows sharing a value here (e.g. ``doc_id``) stay on one side of a ``holdout`` split."""
 
 
+class ScoreLabels(Strict):
+    """Labels from a numeric rating column (e.g. a 1-9 positivity, a 1-5 valence): below
+    ``negative_below`` is ``negative``, above ``positive_above`` is ``positive``, the rest ``neutral``
+    (then renamed by the source's ``label_map``). The cut-offs are the source's mapping to our tone."""
+
+    column: str
+    """The numeric column, e.g. ``positivity`` or ``valence``."""
+    negative_below: float
+    """A rating strictly below this is ``negative``."""
+    positive_above: float
+    """A rating strictly above this is ``positive``."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScoreLabels:
+        if self.negative_below > self.positive_above:
+            raise ValueError(
+                f"expected negative_below <= positive_above, "
+                f"found {self.negative_below} > {self.positive_above}"
+            )
+        return self
+
+
 class Source(Strict):
     """One labelled file (or Hub data set) and the split(s) it feeds."""
 
@@ -59,6 +85,14 @@ class Source(Strict):
     """A fixed target for every row (stance data about one target that has no target column)."""
     label_map: dict[str, str] = {}
     """Rename raw labels before checking them, e.g. ``{negative: against, positive: favor}``."""
+    label_from_score: ScoreLabels | None = None
+    """Derive the label from a numeric rating column by cut-offs instead of reading ``columns.label``."""
+    group_pattern: str | None = None
+    """A regular expression applied to ``columns.group``: its first capture group is the group (e.g. the
+    document part of a sentence id); a value it does not match is its own group."""
+    dev_only: bool = False
+    """With ``holdout``: the held-out part feeds dev, the rest is dropped (not trained on). Lets a model
+    be measured on the same per-source dev split as a config that trains on the source."""
     where: dict[str, str | int | float | bool | list[str | int | float | bool]] = {}
     """Keep only rows whose column equals the value (or is one of the list), e.g. ``{split: dev_rw}``."""
     split: SplitName | None = None
@@ -74,6 +108,17 @@ class Source(Strict):
             raise ValueError("give exactly one of 'path' or 'hub'")
         if (self.split is None) == (self.holdout is None):
             raise ValueError("give exactly one of 'split' (train/dev/test) or 'holdout' (a fraction)")
+        if self.dev_only and self.holdout is None:
+            raise ValueError("dev_only needs a holdout fraction (the held-out part is the dev split)")
+        if self.group_pattern is not None:
+            if self.columns.group is None:
+                raise ValueError("group_pattern needs columns.group (the column it is applied to)")
+            try:
+                compiled = re.compile(self.group_pattern)
+            except re.error as exc:
+                raise ValueError(f"group_pattern is not a regular expression ({exc})") from None
+            if compiled.groups < 1:
+                raise ValueError("group_pattern needs one capture group, e.g. '^(.+)_\\d+$'")
         return self
 
     @property
@@ -230,6 +275,10 @@ with warnings.catch_warnings():
                 mode="json", exclude={"experiment", "run_name", "reuse", "register", "tracking"}
             )
             dump["data"].pop("root", None)  # the data hash covers the content wherever it lives
+            for source in dump["data"]["sources"]:  # keeps the hashes of sources without the newer keys
+                for key, default in _NEWER_SOURCE_KEYS.items():
+                    if source.get(key, default) == default:
+                        source.pop(key, None)
             if dump["data"].get("split_seed") is None:  # keeps the hashes of configs without it
                 dump["data"].pop("split_seed", None)
             for key in exclude_model:

@@ -129,7 +129,8 @@ def load_source(source: Source, root: str | Path, task: str, labels: list[str]) 
     origin = source_origin(source, root)
     raw = read_table(origin, source.format, source.hub_split, is_hub=bool(source.hub))
     cols = source.columns
-    wanted = {"text": cols.text, "label": cols.label}
+    scored = source.label_from_score
+    wanted = {"text": cols.text, "label": scored.column if scored else cols.label}
     if cols.target:
         wanted["target"] = cols.target
     if cols.group:
@@ -153,7 +154,8 @@ def load_source(source: Source, root: str | Path, task: str, labels: list[str]) 
                 f"{origin}: column '{column}' has no rows equal to {value!r} (found values: {found}); "
                 "fix the source's 'where'"
             )
-    frame = pd.DataFrame({"text": raw[cols.text].to_numpy(), "label": raw[cols.label].to_numpy()})
+    label_values = score_labels(raw, source, origin) if scored else raw[cols.label].to_numpy()
+    frame = pd.DataFrame({"text": raw[cols.text].to_numpy(), "label": label_values})
     if frame.empty:
         raise DataError(f"{origin}: column '{cols.text}' has no rows (expected labelled rows)")
     if frame["text"].isna().any() or not all(isinstance(t, str) for t in frame["text"]):
@@ -191,10 +193,39 @@ def load_source(source: Source, root: str | Path, task: str, labels: list[str]) 
             )
     else:
         frame["target"] = None
-    frame["group"] = raw[cols.group].astype(str).to_numpy() if cols.group else None
+    frame["group"] = group_values(raw[cols.group], source.group_pattern) if cols.group else None
     frame["source"] = source.display_name
     frame["origin"] = origin
     return frame.reset_index(drop=True)
+
+
+def score_labels(raw: pd.DataFrame, source: Source, origin: str) -> np.ndarray:
+    """Tone labels from a numeric rating column by the source's cut-offs (``label_from_score``)."""
+    import pandas as pd
+
+    rule = source.label_from_score
+    assert rule is not None
+    values = pd.to_numeric(raw[rule.column], errors="coerce")
+    if values.isna().any():
+        raise DataError(
+            f"{origin}: column '{rule.column}' has {int(values.isna().sum())} rows that are not numbers "
+            "(expected a numeric rating on every row for label_from_score); fix the data or the column"
+        )
+    out = np.full(len(values), "neutral", dtype=object)
+    out[(values < rule.negative_below).to_numpy()] = "negative"
+    out[(values > rule.positive_above).to_numpy()] = "positive"
+    return out
+
+
+def group_values(column: pd.Series, pattern: str | None) -> np.ndarray:
+    """The group of each row: the column as text, or the first capture group of ``pattern`` in it."""
+    values = column.astype(str)
+    if pattern is None:
+        return values.to_numpy()
+    extracted = values.str.extract(pattern, expand=False)
+    if extracted.ndim > 1:  # several capture groups: the first one
+        extracted = extracted.iloc[:, 0]
+    return extracted.fillna(values).to_numpy()
 
 
 def load_splits(config: TrainConfig) -> Splits:
@@ -213,7 +244,8 @@ def load_splits(config: TrainConfig) -> Splits:
         if source.holdout is not None:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
             _check_split(dev_part, "dev", source, labels)
-            parts["train"].append(_subsample(train_part, source.max_rows, seed))
+            if not source.dev_only:
+                parts["train"].append(_subsample(train_part, source.max_rows, seed))
             parts["dev"].append(dev_part)
         else:
             if source.split == "train":

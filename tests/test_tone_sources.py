@@ -1,0 +1,167 @@
+"""Per-source tone data (issue 19): labels from ratings, grouped and dev-only hold-outs, per-source
+figures and selection on their mean. Tiny files written here; nothing trains but a fake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.errors import ConfigError, DataError
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def _config(sources: list[dict]):
+    from pipeline.training.config import TrainConfig
+
+    return TrainConfig.model_validate({"data": {"sources": sources}})
+
+
+def _ratings(tmp_path: Path) -> Path:
+    rows = [{"text": f"article {i}", "positivity": i % 9 + 1, "doc": f"d{i // 3}_{i}_{i + 1}"}
+            for i in range(90)]
+    return write_jsonl(tmp_path / "ratings.jsonl", rows)
+
+
+def test_label_from_score_cuts_are_strict(tmp_path):
+    from pipeline.training.data import load_source
+
+    path = _ratings(tmp_path)
+    source = _config([{"path": str(path), "holdout": 0.2,
+                       "label_from_score": {"column": "positivity", "negative_below": 4.5,
+                                            "positive_above": 5.5}}]).data.sources[0]
+    frame = load_source(source, ".", "tone", LABELS)
+    ratings = pd.read_json(path, lines=True)["positivity"]
+    expected = np.where(ratings <= 4, "negative", np.where(ratings >= 6, "positive", "neutral"))
+    assert frame["label"].tolist() == expected.tolist()
+
+    valence = _config([{"path": str(path), "holdout": 0.2,
+                        "label_from_score": {"column": "positivity", "negative_below": 3,
+                                             "positive_above": 7}}]).data.sources[0]
+    labels = load_source(valence, ".", "tone", LABELS)["label"]
+    assert labels[ratings == 3].eq("neutral").all() and labels[ratings == 7].eq("neutral").all()
+    assert labels[ratings == 2].eq("negative").all() and labels[ratings == 8].eq("positive").all()
+
+
+def test_label_from_score_needs_numbers(tmp_path):
+    from pipeline.training.data import load_source
+
+    path = write_jsonl(tmp_path / "bad.jsonl", [{"text": "a", "v": "high"}, {"text": "b", "v": 2}])
+    source = _config([{"path": str(path), "split": "train",
+                       "label_from_score": {"column": "v", "negative_below": 2.5,
+                                            "positive_above": 3.5}}]).data.sources[0]
+    with pytest.raises(DataError, match="column 'v' has 1 rows that are not numbers"):
+        load_source(source, ".", "tone", LABELS)
+
+
+def test_group_pattern_keeps_documents_together(tmp_path):
+    from pipeline.training.data import group_values, load_splits
+
+    assert group_values(pd.Series(["nyt_1_2", "nyt_3_9", "SemEval_4"]), r"^(.+)_\d+_\d+$").tolist() == [
+        "nyt", "nyt", "SemEval_4"]
+    path = _ratings(tmp_path)
+    config = _config([{"path": str(path), "holdout": 0.2, "columns": {"group": "doc"},
+                       "group_pattern": r"^(d\d+)_", "name": "rated",
+                       "label_from_score": {"column": "positivity", "negative_below": 4.5,
+                                            "positive_above": 5.5}}])
+    splits = load_splits(config)
+    assert set(splits.dev["group"]) and not set(splits.dev["group"]) & set(splits.train["group"])
+    assert all(g.startswith("d") and "_" not in g for g in splits.dev["group"])
+
+
+def test_dev_only_source_gives_the_same_dev_rows_and_no_training_rows(tmp_path):
+    from pipeline.training.data import load_splits
+
+    main = write_jsonl(tmp_path / "main.jsonl", [
+        {"text": f"main {i}", "label": LABELS[i % 3]} for i in range(30)])
+    path = _ratings(tmp_path)
+    rated = {"path": str(path), "holdout": 0.2, "name": "rated",
+             "label_from_score": {"column": "positivity", "negative_below": 4.5, "positive_above": 5.5}}
+    base = {"path": str(main), "split": "train", "name": "main"}
+    dev_main = {"path": str(main), "split": "dev", "name": "main"}
+    trained = load_splits(_config([base, dev_main, rated]))
+    measured = load_splits(_config([base, dev_main, {**rated, "dev_only": True}]))
+    assert "rated" in set(trained.train["source"]) and "rated" not in set(measured.train["source"])
+    pd.testing.assert_frame_equal(trained.dev, measured.dev)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ({"split": "train", "dev_only": True}, "dev_only needs a holdout"),
+        ({"holdout": 0.2, "group_pattern": "(x)"}, "group_pattern needs columns.group"),
+        ({"holdout": 0.2, "group_pattern": "x", "columns": {"group": "id"}}, "needs one capture group"),
+        ({"holdout": 0.2, "group_pattern": "(x", "columns": {"group": "id"}}, "not a regular expression"),
+        ({"holdout": 0.2, "label_from_score": {"column": "v", "negative_below": 4, "positive_above": 3}},
+         "expected negative_below <= positive_above"),
+    ],
+)
+def test_bad_source_keys_fail_at_load(tmp_path, source, expected):
+    from pipeline.config import load_config
+    from pipeline.training.config import TrainConfig
+
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"data": {"sources": [{"path": "x.jsonl", **source}]}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected):
+        load_config(str(path), [], model=TrainConfig)
+
+
+def test_new_source_keys_at_their_defaults_keep_the_config_hash():
+    plain = _config([{"path": "a.jsonl", "holdout": 0.2}])
+    explicit = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": False, "group_pattern": None,
+                         "label_from_score": None}])
+    assert plain.config_hash() == explicit.config_hash()
+    dev_only = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": True}])
+    assert dev_only.config_hash() != plain.config_hash()
+
+
+def test_per_source_figures_and_the_score_is_their_mean():
+    from pipeline.training.api import _scored
+
+    frame = pd.DataFrame({
+        "source": ["big"] * 8 + ["small"] * 4,
+        "label": ["negative", "neutral", "positive", "neutral"] * 2 + ["negative", "positive"] * 2,
+    })
+    # right on every "big" row, wrong on every "small" row
+    right = {"negative": 0, "neutral": 1, "positive": 2}
+    wrong = {"negative": 2, "positive": 0}
+    idx = [right[g] if s == "big" else wrong[g] for s, g in zip(frame["source"], frame["label"], strict=True)]
+    probs = np.eye(3)[idx]
+    out = _scored(frame, probs, LABELS)
+    m = out["metrics"]
+    assert m["dev.big.macro_f1"] == 1.0 and m["dev.small.macro_f1"] == 0.0
+    assert m["dev.big.f1.negative"] == 1.0 and m["dev.small.f1.negative"] == 0.0
+    assert "dev.small.f1.neutral" not in m  # a class the source does not have
+    assert out["score"] == m["dev.mean.macro_f1"] == 0.5
+    assert m["dev.macro_f1"] != 0.5  # the pooled figure is not what selection uses
+
+
+def test_trainer_keeps_the_check_with_the_best_mean_not_the_best_single_source():
+    from pipeline.models.classifier import TransformerClassifier
+    from pipeline.training.config import ModelConfig
+    from pipeline.training.trainer import fine_tune
+    from tests.tools.tiny_models import NEGATIVE, NEUTRAL, POSITIVE
+
+    texts = [*POSITIVE, *NEGATIVE, *NEUTRAL]
+    labels = ["positive"] * len(POSITIVE) + ["negative"] * len(NEGATIVE) + ["neutral"] * len(NEUTRAL)
+    clf = TransformerClassifier.from_encoder("all-MiniLM-L6-v2", LABELS, max_length=16)
+    # per check: (source a, source b); check 2 has the best single source, check 3 the best mean
+    figures = iter([(0.4, 0.4), (0.9, 0.1), (0.6, 0.6), (0.5, 0.5)])
+
+    def evaluate(c):
+        a, b = next(figures)
+        return float(np.mean([a, b])), {"dev.a.macro_f1": a, "dev.b.macro_f1": b}
+
+    params = ModelConfig(epochs=4, batch_size=len(texts), max_length=16)
+    result = fine_tune(clf, texts, labels, [None] * len(texts), params, 13, evaluate)
+    assert [row["step"] for row in result.history] == [1, 2, 3, 4]
+    assert result.best_step == 3 and result.best_score == pytest.approx(0.6)
