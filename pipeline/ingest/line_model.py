@@ -140,19 +140,16 @@ def _drop_added_stubs(verdicts: RuleVerdicts, labels: list[str], runs: bool = Fa
         and verdicts.lines[i].n_words < STUB_WORDS
         for i, label in enumerate(labels)
     ]
-    judged = list(labels)
+    sides = list(labels) if runs else labels  # v1 reads its own earlier verdicts, as it always did
     for i in range(len(labels)):
         if not stubs[i]:
             continue
         before, after = i - 1, i + 1
-        if runs:
-            while before >= 0 and stubs[before]:
-                before -= 1
-            while after < len(labels) and stubs[after]:
-                after += 1
-        inside = before >= 0 and after < len(labels) and (judged if runs else labels)[before] in text \
-            and (judged if runs else labels)[after] in text
-        if not inside:
+        while runs and before >= 0 and stubs[before]:
+            before -= 1
+        while runs and after < len(labels) and stubs[after]:
+            after += 1
+        if not (before >= 0 and after < len(labels) and sides[before] in text and sides[after] in text):
             labels[i] = "other"
 
 
