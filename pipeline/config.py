@@ -144,6 +144,15 @@ class ScoreConfig(Strict):
     """Tokens per window (null: the model's own). Longer sections are split into overlapping windows."""
     stride: float = Field(0.5, gt=0, le=1)
     """Window step as a fraction of the window: 0.5 means windows overlap by half."""
+    device: str = "auto"
+    """Where the models score: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        from pipeline.models.device import check_device_setting
+
+        return check_device_setting(value)
 
 
 # --- tracking -----------------------------------------------------------------------------------

@@ -219,8 +219,8 @@ def _score_stage(
                 for role in ("tone", "stance") if getattr(cfg, role)}
     tracking.set_tags({f"model.{role}.resolved": m.label for role, m in resolved.items()}
                       | {f"model.{role}.identity": m.identity for role, m in resolved.items()})
-    tone = load_resolved(resolved["tone"]) if "tone" in resolved else None
-    stance = load_resolved(resolved["stance"]) if "stance" in resolved else None
+    tone = load_resolved(resolved["tone"], cfg.device) if "tone" in resolved else None
+    stance = load_resolved(resolved["stance"], cfg.device) if "stance" in resolved else None
     targets = targets_from_config(cfg.stance.targets, cfg.stance.case_sensitive) if cfg.stance else []
     for model in (tone, stance):
         if model is not None:

@@ -207,8 +207,8 @@ class Worker:
         if role not in self._models:
             from pipeline.score import models as score_models
 
-            model = score_models.load_resolved(self.resolved[role])
             cfg = self.config.score
+            model = score_models.load_resolved(self.resolved[role], cfg.device)
             model.configure_windows(max_length=cfg.max_length, stride=cfg.stride, batch_size=cfg.batch_size)
             self._models[role] = model
         return self._models[role]

@@ -333,6 +333,7 @@ class TransformerClassifier(Classifier):
     WEIGHTS = "model"
     MARGIN = 2  # tokens kept free in each window for a tokenisation that differs at a cut
     BATCH_TOKENS = 2048  # padded tokens per forward pass: activations stay in cache (faster than 64 x 128)
+    GPU_BATCH_TOKENS = 65536  # on a GPU, bigger batches keep it busy
 
     def __init__(
         self,
@@ -382,6 +383,12 @@ class TransformerClassifier(Classifier):
     @property
     def device(self) -> str:
         return str(next(self.model.parameters()).device)
+
+    def to_device(self, device: str) -> TransformerClassifier:
+        """Move the weights to a resolved torch device (``cpu``, ``cuda:0``); returns self."""
+        if self.device != device:
+            self.model.to(device)
+        return self
 
     # --- windows ------------------------------------------------------------------------------
 
@@ -460,18 +467,24 @@ class TransformerClassifier(Classifier):
         enc = self.encode(texts, targets)
         ids = enc["input_ids"]
         out = np.zeros((len(ids), len(self.labels)), dtype=np.float32)
+        from pipeline.models.device import autocast_dtype
+
         device = self.device
-        bf16 = want_bf16(self.bf16, device)
+        dtype = autocast_dtype(self.bf16, device)
+        on_gpu = device.startswith("cuda")
+        max_items = self.batch_size * 4 if on_gpu else self.batch_size
+        max_tokens = self.GPU_BATCH_TOKENS if on_gpu else self.BATCH_TOKENS
         was_training = self.model.training
         if was_training:  # eval() walks every module: skip it when there is nothing to switch
             self.model.eval()
         try:
             with torch.inference_mode():
-                for idx in token_batches([len(x) for x in ids], self.batch_size, self.BATCH_TOKENS):
+                for idx in token_batches([len(x) for x in ids], max_items, max_tokens):
                     features = [{k: enc[k][j] for k in enc} for j in idx]
                     batch = self.tokenizer.pad(features, return_tensors="pt")  # to the batch max only
                     batch = {k: v.to(device) for k, v in batch.items()}
-                    with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                    with torch.autocast(device.split(":")[0], dtype=dtype or torch.bfloat16,
+                                        enabled=dtype is not None):
                         result = self.model(**batch).logits
                     out[idx] = result.float().cpu().numpy()
         finally:

@@ -49,16 +49,21 @@ class SentenceEncoder:
     topical segmentation, where a unit's opening is representative of its topic and units rarely
     exceed the window. Do not use it where the whole of a long text must be represented (chunk it).
 
+    device:
+        ``auto`` (the GPU when CUDA is available, else the CPU), ``cpu``, ``cuda`` or ``cuda:N``.
+
     The model is loaded on first use; use :func:`get_encoder` to share one instance per process.
     """
 
     def __init__(self, name: str = "all-MiniLM-L6-v2", precision: Precision = "auto",
-                 max_length: int | None = None) -> None:
+                 max_length: int | None = None, device: str = "auto") -> None:
         self.name = name
+        self.device = device
         self.precision = precision
         self.max_length = max_length
         self._model = None
         self._tokenizer = None
+        self._where = "cpu"
         self._lock = threading.Lock()
 
     # -- loading ------------------------------------------------------------------------------
@@ -68,6 +73,10 @@ class SentenceEncoder:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', found {self.precision!r}")
         if self.precision == "auto":
+            if self._where.startswith("cuda"):
+                import torch
+
+                return bool(torch.cuda.is_bf16_supported())
             return cpu_supports_bf16()
         return self.precision == "bf16"
 
@@ -87,7 +96,10 @@ class SentenceEncoder:
                     f"cannot load sentence encoder {self.name!r} from {source}: {exc}. "
                     "Expected a transformers model folder or a Hub id in the local cache."
                 ) from exc
-            model.eval()
+            from pipeline.models.device import resolve_device
+
+            self._where = resolve_device(self.device)
+            model.to(self._where).eval()
             if self.max_length is None:
                 self.max_length = _window(source, tokenizer)
             self._tokenizer, self._model = tokenizer, model
@@ -116,15 +128,17 @@ class SentenceEncoder:
             return out
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         bf16 = self.use_bf16
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        kind = self._where.split(":")[0]
+        with torch.inference_mode(), torch.autocast(kind, dtype=torch.bfloat16, enabled=bf16):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self._tokenizer(
                     [texts[i] for i in idx], padding=True, truncation=True,
                     max_length=self.max_length, return_tensors="pt",
                 )
+                batch = {k: v.to(self._where) for k, v in batch.items()}
                 hidden = self._model(**batch).last_hidden_state
-                out[idx] = _mean_pool(hidden, batch["attention_mask"]).numpy()
+                out[idx] = _mean_pool(hidden, batch["attention_mask"]).cpu().numpy()
         return out
 
 

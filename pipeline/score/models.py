@@ -16,7 +16,7 @@ from pipeline.errors import ModelError
 if TYPE_CHECKING:  # pragma: no cover
     from pipeline.keys import ResolvedModel
 
-_LOADED: dict[str, Any] = {}
+_LOADED: dict[tuple[str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
@@ -56,14 +56,18 @@ def load_classifier(reference: str) -> Any:
     return load_resolved(resolve_model(reference))
 
 
-def load_resolved(model: ResolvedModel) -> Any:
-    """The classifier a resolved model names, loaded once per process (keyed by its identity)."""
+def load_resolved(model: ResolvedModel, device: str = "cpu") -> Any:
+    """The classifier a resolved model names on a device setting (``auto``, ``cpu``, ``cuda:N``),
+    loaded once per process per device (keyed by its identity)."""
+    from pipeline.models.device import place_classifier, resolve_device
     from pipeline.models.mlflow_model import load_classifier_from_uri
 
+    where = resolve_device(device)
     with _LOCK:
-        found = _LOADED.get(model.identity)
+        found = _LOADED.get((model.identity, where))
         if found is None:
-            found = _LOADED[model.identity] = load_classifier_from_uri(model.uri)
+            found = load_classifier_from_uri(model.uri)
+            _LOADED[(model.identity, where)] = place_classifier(found, where)
     return found
 
 

@@ -236,6 +236,9 @@ def _train_and_evaluate(
                 batch_size=config.model.eval_batch_size,
                 bf16=config.model.bf16,
             )
+        from pipeline.models.device import resolve_device
+
+        classifier.to_device(resolve_device(config.model.device))
 
         def dev_score(clf: Any) -> tuple[float, dict[str, float]]:
             result = _dev_predictions(clf, splits.dev, labels)
@@ -272,6 +275,7 @@ def _train_and_evaluate(
                 "train.stopped_early": float(result.stopped_early),
             }
         )
+        tracking.log_params({f"train.{k}": v for k, v in result.device.items()})
     metrics["train.seconds"] = time.perf_counter() - start
     metrics["train.peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipeline.config import Strict, TrackingConfig
 
@@ -182,7 +182,10 @@ class ModelConfig(Strict):
     class_weights: bool = True
     """Weight the loss (transformer) or the classes (baseline) by inverse label frequency."""
     bf16: Literal["auto", "on", "off"] = "auto"
-    """bf16 autocast: ``auto`` turns it on only where the CPU has native bf16 (AMX / AVX512-BF16)."""
+    """bf16 autocast: ``auto`` turns it on where the hardware has native bf16 (a GPU from Ampere on, a
+    CPU with AMX / AVX512-BF16; fp16 on an older GPU), fp32 elsewhere."""
+    device: str = "auto"
+    """Where to train: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
     eval_every: int = Field(0, ge=0)
     """Also evaluate dev every this many steps (0: only at the end of each epoch)."""
     max_minutes: float | None = Field(None, gt=0)
@@ -198,6 +201,13 @@ class ModelConfig(Strict):
     """Save a resumable training state this often (and on Ctrl-C); rerunning the same command resumes
     it, ``--fresh`` discards it. 0: never save."""
     baseline: BaselineParams = BaselineParams()
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        from pipeline.models.device import check_device_setting
+
+        return check_device_setting(value)
 
 
 class RegisterConfig(Strict):

@@ -3,7 +3,11 @@
 - seeded (Python, numpy, torch; the batch order too);
 - AdamW (no decay on biases and LayerNorm weights) with linear warm-up then linear decay to zero;
 - cross-entropy weighted by inverse label frequency (``class_weights``), gradients clipped at 1.0;
-- bf16 autocast where the hardware has native bf16 (``bf16: auto``), fp32 elsewhere;
+- on the device the config names (``device: auto | cpu | cuda[:N]``, :mod:`pipeline.models.device`);
+  bf16 autocast where the hardware has native bf16 (``bf16: auto``; fp16 with loss scaling on a GPU
+  without bf16), fp32 elsewhere;
+- distillation: optional soft targets (a teacher's probabilities per row) mixed with the gold labels;
+  rows without a gold label (``None``) learn from the teacher alone;
 - dynamic padding (to a multiple of 8: fewer distinct shapes for the kernels to cache) in
   length-grouped batches: shuffle, cut into mega-batches of 50 batches, sort each by
   length, cut into batches, shuffle the batches. Only token id lists are held, never whole-data tensors;
@@ -32,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pipeline.models.classifier import TransformerClassifier, want_bf16
+from pipeline.models.classifier import TransformerClassifier
+from pipeline.models.device import autocast_dtype, describe
 from pipeline.training.config import ModelConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,6 +53,8 @@ class TrainResult:
     """Training examples longer than max_length (cut to it)."""
     seconds: float = 0.0
     bf16: bool = False
+    device: dict[str, str] = field(default_factory=dict)
+    """Where it trained: device, device_name, precision."""
     stopped_early: bool = False
     """True when ``max_minutes`` ran out before the last step."""
     resumed_at: int = 0
@@ -93,7 +100,7 @@ def length_grouped_batches(
 def fine_tune(
     classifier: TransformerClassifier,
     texts: Sequence[str],
-    labels: Sequence[str],
+    labels: Sequence[str | None],
     targets: Sequence[str | None],
     params: ModelConfig,
     seed: int,
@@ -101,8 +108,14 @@ def fine_tune(
     log: Callable[[dict[str, float], int], Any] | None = None,
     checkpoints: TrainCheckpoints | None = None,
     extra: dict[str, Any] | None = None,
+    soft: np.ndarray | None = None,
+    gold_weight: float = 1.0,
 ) -> TrainResult:
     """Train ``classifier.model`` in place; ``evaluate`` returns (dev score to maximise, metrics).
+
+    ``soft`` (rows x labels, a teacher's probabilities; NaN rows: none) adds a distillation loss, the
+    cross-entropy against those probabilities, weighted ``1 - gold_weight``; the gold labels' loss is
+    weighted ``gold_weight``. A row whose label is None has no gold loss.
 
     With ``checkpoints``, a saved state is resumed and the state is saved along the way; ``extra``
     (a dict the caller keeps, e.g. the best checkpoint's dev predictions) is saved with it and
@@ -116,11 +129,18 @@ def fine_tune(
     torch.set_num_threads(params.threads or os.cpu_count() or 1)
     model, tok = classifier.model, classifier.tokenizer
     device = classifier.device
-    bf16 = want_bf16(params.bf16, device)
-    result = TrainResult(bf16=bf16)
+    dtype = autocast_dtype(params.bf16, device)
+    result = TrainResult(bf16=dtype is not None, device=describe(device, dtype))
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
 
     index = {label: i for i, label in enumerate(classifier.labels)}
-    y = np.array([index[label] for label in labels])
+    y = np.array([-1 if label is None else index[label] for label in labels])
+    if soft is not None:
+        soft = np.asarray(soft, dtype=np.float32)
+        has_soft = ~np.isnan(soft).any(axis=1)
+        soft = np.where(has_soft[:, None], soft, 0.0).astype(np.float32)
+        if not has_soft.any() and gold_weight < 1.0:
+            raise ValueError("soft targets given but every row is NaN")
     targets = classifier._targets(list(texts), list(targets))
     enc = classifier.encode(list(texts), targets, truncate=False)
     lengths = [len(ids) for ids in enc["input_ids"]]
@@ -129,12 +149,30 @@ def fine_tune(
     lengths = [len(ids) for ids in enc["input_ids"]]
     keys = list(enc.keys())
 
+    n_labels = len(classifier.labels)
     weight = torch.tensor(
-        class_weights(y, len(classifier.labels)) if params.class_weights else np.ones(len(classifier.labels)),
+        class_weights(y[y >= 0], n_labels) if params.class_weights else np.ones(n_labels),
         dtype=torch.float32,
         device=device,
     )
-    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight, ignore_index=-1, reduction="sum")
+
+    def batch_loss(logits: Any, batch_idx: np.ndarray) -> Any:
+        """Gold cross-entropy (class-weighted mean over rows with a label), plus the soft part."""
+        gold = torch.as_tensor(y[batch_idx], device=device)
+        labelled = gold >= 0
+        hard = logits.new_zeros(())
+        if bool(labelled.any()):
+            hard = loss_fn(logits, gold) / weight[gold[labelled]].sum()
+        if soft is None or gold_weight >= 1.0:
+            return hard
+        rows = torch.as_tensor(has_soft[batch_idx], device=device)
+        teacher = torch.as_tensor(soft[batch_idx], device=device)
+        per_row = -(teacher * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
+        distil = (per_row * rows).sum() / rows.sum().clamp(min=1)
+        if not bool(labelled.any()):
+            return distil
+        return gold_weight * hard + (1.0 - gold_weight) * distil
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
     groups = [
         {
@@ -222,13 +260,15 @@ def fine_tune(
                 features = [{k: enc[k][j] for k in keys} for j in batch_idx]
                 padded = tok.pad(features, pad_to_multiple_of=8, return_tensors="pt")
                 batch = {k: v.to(device) for k, v in padded.items()}
-                gold = torch.as_tensor(y[batch_idx], device=device)
-                with torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16):
+                kind = device.split(":")[0]
+                with torch.autocast(kind, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
                     logits = model(**batch).logits
-                loss = loss_fn(logits.float(), gold)
-                loss.backward()
+                loss = batch_loss(logits.float(), batch_idx)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
+                scaler.step(optimizer)
+                scaler.update()
                 scheduler.step()
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
