@@ -235,6 +235,33 @@ def main() -> int:
             export = [sys.executable, "-c", EXPORT_SNIPPET, uri, str(work / "students" / name)]
             subprocess.run(export, cwd=REPO, env=env_for(work, d.store), timeout=60, check=False)
 
+    # phase 4: a corpus run with the teachers, then with the students (folders: the two tasks' models
+    # live in different stores)
+    exported = work / "students"
+    pairs = {"teachers": ("tone-fast-teacher", "stance-fast-teacher"),
+             "students": ("tone-fast", "stance-fast")}
+    articles = args.data / "articles"
+    for label, (tone, stance) in pairs.items():
+        remaining = t0 + args.budget * 0.97 - time.time()
+        if remaining < 30 or not articles.is_dir() or not (exported / tone).is_dir():
+            break
+        sets = [f"score.tone.model={exported / tone}", "score.tone.train=null",
+                f"segment.topics.model={args.models / 'all-MiniLM-L6-v2'}", f"score.device={args.device}"]
+        if (exported / stance).is_dir():
+            sets += [f"score.stance.model={exported / stance}", "score.stance.train=null"]
+        else:
+            sets += ["score.stance=null"]
+        cmd = [sys.executable, "-m", "pipeline", "run", "configs/default.yaml", "--input", str(articles),
+               "--output", str(work / f"corpus-{label}"), *[x for s in sets for x in ("--set", s)]]
+        began = time.time()
+        with open(work / "logs" / f"corpus-{label}.log", "w") as log:
+            try:
+                code = subprocess.run(cmd, cwd=REPO, env=env_for(work, "corpus"), stdout=log,
+                                      stderr=subprocess.STDOUT, timeout=remaining).returncode
+            except subprocess.TimeoutExpired:
+                code = "timeout"
+            print(f"corpus {label}: exit {code} in {time.time() - began:.1f} s", file=log, flush=True)
+
     pack(work, args.out, [d.name for d in distills][:1])  # 64 MB come back a call: one student
     for d in distills:  # the rest wait on the machine, for `--fetch` calls while it is warm
         pack_pieces(work, work / "fetch", d.name)

@@ -13,6 +13,9 @@ export PYTHONPATH=/tmp/site
 if [ ! -d "$G/data/datasets" ]; then
   mkdir -p "$G/data" && tar xzf .dev/p1/data.tar.gz -C "$G/data" && mv "$G/data/shared/datasets" "$G/data/datasets"
 fi
+if [ ! -d "$G/data/articles" ] && [ -f .dev/p1/articles.tar.gz ]; then
+  tar xzf .dev/p1/articles.tar.gz -C "$G/data"
+fi
 if [ ! -f "$G/models/.done" ] && [ -f .dev/p6/encs.sha ]; then
   cat .dev/p2/encs.part0 .dev/p3/encs.part1 .dev/p4/encs.part2 .dev/p5/encs.part3 .dev/p6/encs.part4 > "$G/encs.tar"
   (cd "$G" && echo "$(cut -d' ' -f1 "$OLDPWD/.dev/p6/encs.sha")  encs.tar" | sha256sum -c --quiet)
