@@ -124,6 +124,39 @@ def test_new_source_keys_at_their_defaults_keep_the_config_hash():
     assert dev_only.config_hash() != plain.config_hash()
 
 
+def test_oversample_repeats_a_sources_training_rows_and_never_its_dev_rows(tmp_path):
+    from pipeline.training.data import load_splits
+
+    main = write_jsonl(tmp_path / "main.jsonl", [
+        {"text": f"main {i}", "label": LABELS[i % 3]} for i in range(30)])
+    rated = {"path": str(_ratings(tmp_path)), "holdout": 0.2, "name": "rated",
+             "label_from_score": {"column": "positivity", "negative_below": 4.5, "positive_above": 5.5}}
+    base = [{"path": str(main), "split": "train", "name": "main"},
+            {"path": str(main), "split": "dev", "name": "main"}]
+    once = load_splits(_config([*base, rated]))
+    twice = load_splits(_config([*base, {**rated, "oversample": 2}]))
+    more = load_splits(_config([*base, {**rated, "oversample": 2.5}]))
+    n_rated = (once.train["source"] == "rated").sum()
+    assert (twice.train["source"] == "rated").sum() == 2 * n_rated
+    assert (more.train["source"] == "rated").sum() == 2 * n_rated + round(0.5 * n_rated)
+    assert (twice.train["source"] == "main").sum() == (once.train["source"] == "main").sum()
+    assert sorted(twice.train["text"][twice.train["source"] == "rated"].unique()) == sorted(
+        once.train["text"][once.train["source"] == "rated"])
+    pd.testing.assert_frame_equal(once.dev, twice.dev)
+    assert twice.data_hash() != once.data_hash()
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        _config([{**rated, "oversample": 0.5}])
+
+
+def test_the_device_is_not_part_of_what_a_config_trains():
+    plain = _config([{"path": "a.jsonl", "holdout": 0.2}])
+    on_gpu = _config([{"path": "a.jsonl", "holdout": 0.2}])
+    on_gpu.model.device = "cuda:1"
+    assert plain.config_hash() == on_gpu.config_hash()
+    explicit = _config([{"path": "a.jsonl", "holdout": 0.2, "oversample": 1.0}])
+    assert explicit.config_hash() == plain.config_hash()
+
+
 def test_per_source_figures_and_the_score_is_their_mean():
     from pipeline.training.api import _scored
 

@@ -61,12 +61,14 @@ PLAN = [
     Job("tone-all-mpnet-1ep", TONE_ALL, []),
     Job("tone-all-mpnet-2ep", TONE_ALL, ["model.epochs=2"]),
     Job("tone-all-mpnet-2ep-noweights", TONE_ALL, ["model.epochs=2", "model.class_weights=false"]),
+    Job("tone-all-mpnet-2ep-persent2x", TONE_ALL.replace(".yaml", "-persent2x.yaml"), []),
     Job("tone-all-minilm-2ep", "experiments/tone-sources/minilm-all-sources.yaml",
         ["model.epochs=2", "model.eval_every=200"], encoder="minilm"),
     # issue 17: the stance teacher, the project's stance recipe
     Job("stance-mpnet", "configs/train/stance.yaml", ["model.eval_every=300"]),
 ]
-TONE_TEACHERS = ["tone-all-mpnet-1ep", "tone-all-mpnet-2ep", "tone-all-mpnet-2ep-noweights"]
+TONE_TEACHERS = ["tone-all-mpnet-1ep", "tone-all-mpnet-2ep", "tone-all-mpnet-2ep-noweights",
+                 "tone-all-mpnet-2ep-persent2x"]
 
 
 def env_for(work: Path, store: str) -> dict[str, str]:

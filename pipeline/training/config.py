@@ -23,7 +23,7 @@ from pipeline.config import Strict, TrackingConfig
 Task = Literal["tone", "stance"]
 SplitName = Literal["train", "dev", "test"]
 
-_NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False}
+_NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False, "oversample": 1.0}
 """Source keys added after configs were hashed: left out of the hash at their defaults."""
 
 DEFAULT_LABELS: dict[str, list[str]] = {
@@ -101,6 +101,9 @@ class Source(Strict):
     """Hold out this fraction as dev, the rest trains: seeded, stratified by label, grouped by ``group``."""
     max_rows: int | None = Field(None, ge=1)
     """Keep at most this many training rows of this source (seeded, stratified subsample)."""
+    oversample: float = Field(1.0, ge=1.0, le=20.0)
+    """Repeat this source's training rows: 2 trains on each row twice per epoch; a fraction adds a
+    seeded sample (1.5: every row once, half of them twice). Dev rows are never repeated."""
 
     @model_validator(mode="after")
     def _one_origin(self) -> Source:
@@ -291,6 +294,7 @@ with warnings.catch_warnings():
                         source.pop(key, None)
             if dump["data"].get("split_seed") is None:  # keeps the hashes of configs without it
                 dump["data"].pop("split_seed", None)
+            dump["model"].pop("device", None)  # where it trains, not what: the same recipe on any device
             for key in exclude_model:
                 dump["model"].pop(key, None)
             for optional in ("relatedness_gate", "init", "members", "weights"):  # older hashes unchanged

@@ -245,11 +245,12 @@ def load_splits(config: TrainConfig) -> Splits:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
             _check_split(dev_part, "dev", source, labels)
             if not source.dev_only:
-                parts["train"].append(_subsample(train_part, source.max_rows, seed))
+                parts["train"].append(_oversample(_subsample(train_part, source.max_rows, seed),
+                                                  source.oversample, seed))
             parts["dev"].append(dev_part)
         else:
             if source.split == "train":
-                frame = _subsample(frame, source.max_rows, seed)
+                frame = _oversample(_subsample(frame, source.max_rows, seed), source.oversample, seed)
             else:
                 _check_split(frame, str(source.split), source, labels)
             parts[str(source.split)].append(frame)
@@ -313,6 +314,19 @@ def _subsample(frame: pd.DataFrame, max_rows: int | None, seed: int) -> pd.DataF
     stratify = frame["label"] if counts.min() >= 2 else None
     kept, _ = train_test_split(frame, train_size=max_rows, random_state=seed, stratify=stratify)
     return kept.sort_index().reset_index(drop=True)
+
+
+def _oversample(frame: pd.DataFrame, factor: float, seed: int) -> pd.DataFrame:
+    """Each row ``int(factor)`` times, plus a seeded sample of the fraction left."""
+    if factor == 1.0:
+        return frame
+    import pandas as pd
+
+    whole, extra = int(factor), factor - int(factor)
+    parts = [frame] * whole
+    if extra > 0:
+        parts.append(frame.sample(frac=extra, random_state=seed))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _check_split(frame: pd.DataFrame, split: str, source: Source, labels: list[str]) -> None:
