@@ -11,7 +11,7 @@ from pipeline.errors import ConfigError
 from tests.articles import PLAIN_NO_HEADINGS, SCRAPED_WITH_HEADINGS
 from tests.test_training import toy_tone_config
 
-STUDENT = {"kind": "transformer", "max_length": 32, "batch_size": 8, "eval_batch_size": 16, "epochs": 1,
+STUDENT = {"kind": "transformer", "max_length": 32, "batch_size": 8, "eval_batch_size": 16, "epochs": 0.5,
            "lr": 3e-4, "checkpoint_minutes": 0}
 
 
@@ -88,6 +88,38 @@ def test_student_is_registered_with_teacher_tags_and_side_by_side_metrics(teache
     train_from_config(str(teacher["root"] / "teacher2.yaml"), [])  # moves toy-teacher@champion to v2
     pin_teacher(loaded)
     assert loaded.config_hash() != before
+
+
+def test_stance_student_learns_from_corpus_mention_windows(teacher):
+    from pipeline.training.api import train_from_config
+    from tests.test_training import STANCE_DEV, STANCE_TRAIN, write_jsonl
+
+    root = teacher["root"]
+    rows = [{"target": g, "text": t, "stance": lab, "split": "train"} for g, t, lab in STANCE_TRAIN]
+    rows += [{"target": g, "text": t, "stance": lab, "split": "dev"} for g, t, lab in STANCE_DEV]
+    write_jsonl(root / "stance.jsonl", rows)
+    columns = {"label": "stance", "target": "target"}
+    base = {
+        "experiment": "test-distill", "task": "stance", "tracking": teacher["base"]["tracking"],
+        "data": {"root": str(root), "sources": [
+            {"name": "toy", "path": "stance.jsonl", "where": {"split": s}, "split": s, "columns": columns}
+            for s in ("train", "dev")]},
+    }
+    (root / "stance-teacher.yaml").write_text(yaml.safe_dump(
+        base | {"model": {"kind": "baseline", "baseline": {"min_df": 1}},
+                "register": {"name": "st-teacher"}}))
+    train_from_config(str(root / "stance-teacher.yaml"), [])
+    (root / "stance-fast.yaml").write_text(yaml.safe_dump(base | {
+        "model": STUDENT, "register": {"name": "st-fast"},
+        "distill": {"teacher": "models:/st-teacher@champion", "cache": str(root / "cache"),
+                    "gold_weight": 0.0, "training_texts": False, "corpus": [str(teacher["corpus"])],
+                    "targets": {"Gull Island": ["island"], "the council": ["councillor"]}},
+    }))
+    summary = train_from_config(str(root / "stance-fast.yaml"), [])
+    metrics = summary["metrics"]
+    assert metrics["distill.rows.labelled"] == 16 and metrics["distill.rows.unlabelled"] >= 2
+    assert metrics["distill.rows.teacher"] == metrics["distill.rows.unlabelled"]  # training texts: gold only
+    assert "teacher.dev.toy.macro_f1" in metrics and "distill.gap.toy" in metrics
 
 
 class Counting:
