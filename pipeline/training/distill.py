@@ -61,11 +61,15 @@ class DistillData:
 def _loader(config: TrainConfig, teacher: ResolvedModel, loaded: dict[str, Any]) -> Any:
     def load() -> Any:
         if "model" not in loaded:
-            from pipeline.score import check_labels
+            from pipeline.errors import ModelError
             from pipeline.score.models import load_resolved
 
             model = load_resolved(teacher, config.model.device)
-            check_labels(model, config.label_list, "teacher")
+            if sorted(model.labels) != sorted(config.label_list):
+                raise ModelError(
+                    f"distill.teacher {teacher.label}: its labels are {list(model.labels)}, this config's "
+                    f"are {config.label_list}: distil a teacher of the same task and labels"
+                )
             loaded["model"] = model
         return loaded["model"]
 

@@ -8,7 +8,6 @@ the mention window the stance model reads (`pipeline.score.mention_context`), or
 from __future__ import annotations
 
 import hashlib
-import random
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,6 +99,15 @@ def corpus_texts(distill: DistillConfig, task: str, seed: int) -> tuple[list[str
                         pairs[(window, target.name)] = None
     chosen = list(pairs)
     if distill.max_corpus_texts is not None and len(chosen) > distill.max_corpus_texts:
-        picked = sorted(random.Random(seed).sample(range(len(chosen)), distill.max_corpus_texts))
-        chosen = [chosen[i] for i in picked]
+        chosen = _sample(chosen, distill.max_corpus_texts, seed)
     return [text for text, _ in chosen], [target for _, target in chosen], failed
+
+
+def _sample(pairs: list[tuple[str, str | None]], n: int, seed: int) -> list[tuple[str, str | None]]:
+    """A seeded sample that keeps the order read: the ``n`` pairs with the smallest seeded hash, so a larger
+    cap or a grown corpus keeps the texts sampled before (their teacher labels are cached)."""
+    def rank(pair: tuple[str, str | None]) -> str:
+        return hashlib.sha256(f"{seed}\x00{pair[1] or ''}\x00{pair[0]}".encode()).hexdigest()
+
+    keep = set(sorted(pairs, key=rank)[:n])
+    return [pair for pair in pairs if pair in keep]
