@@ -185,6 +185,8 @@ def test_corpus_is_cut_into_sections_and_mention_windows(teacher):
          "distill.corpus for stance needs distill.targets"),
         (["task=tone", "model.kind=baseline", "distill.teacher=models:/tone@champion"],
          "distill trains a student transformer"),
+        (["distill.teacher=models:/tone@champion", "distill.training_texts=false"],
+         "nothing for the teacher to label"),
     ],
 )
 def test_bad_distill_config_is_one_line(settings, expected):

@@ -304,6 +304,10 @@ with warnings.catch_warnings():
         def _check_distill(self, distill: DistillConfig) -> None:
             if self.model.kind != "transformer":
                 raise ValueError("distill trains a student transformer: set model.kind: transformer")
+            if not distill.training_texts and not distill.corpus:
+                raise ValueError(
+                    "distill: nothing for the teacher to label: set training_texts: true or list a corpus"
+                )
             if distill.targets and self.task != "stance":
                 raise ValueError("distill.targets is for task: stance (tone reads whole sections)")
             if self.task == "stance" and distill.corpus and not (distill.targets or distill.run_config):

@@ -53,18 +53,20 @@ class DistillData:
     targets: list[str | None]
     soft: np.ndarray
     teacher: ResolvedModel
+    dev_probs: np.ndarray
+    """The teacher's probabilities on the dev rows (for the side-by-side figures, never trained on)."""
     counts: dict[str, float] = field(default_factory=dict)
-    loaded: dict[str, Any] = field(default_factory=dict)
-    """The teacher classifier once loaded (only when a text missed the cache)."""
 
 
 def _loader(config: TrainConfig, teacher: ResolvedModel, loaded: dict[str, Any]) -> Any:
     def load() -> Any:
         if "model" not in loaded:
             from pipeline.errors import ModelError
-            from pipeline.score.models import load_resolved
+            from pipeline.models.device import place_classifier, resolve_device
+            from pipeline.models.mlflow_model import load_classifier_from_uri
 
-            model = load_resolved(teacher, config.model.device)
+            model = load_classifier_from_uri(teacher.uri)
+            place_classifier(model, resolve_device(config.model.device))
             if sorted(model.labels) != sorted(config.label_list):
                 raise ModelError(
                     f"distill.teacher {teacher.label}: its labels are {list(model.labels)}, this config's "
@@ -84,7 +86,8 @@ def cache_for(config: TrainConfig, teacher: ResolvedModel) -> Any:
 
 
 def prepare(config: TrainConfig, splits: Splits, teacher: ResolvedModel) -> DistillData:
-    """Label the training texts and the corpus with the teacher (through the cache); the student's rows."""
+    """Label the training texts, the corpus and the dev rows with the teacher (through the cache); the
+    student's rows. The teacher is loaded only where a text is not cached, and let go before training."""
     from pipeline.training.distill_corpus import corpus_texts
 
     distill = config.distill
@@ -116,8 +119,12 @@ def prepare(config: TrainConfig, splits: Splits, teacher: ResolvedModel) -> Dist
             texts += extra_texts
             gold += [None] * len(extra_texts)
             targets += extra_targets
+        dev = splits.dev
+        dev_targets = dev["target"].tolist() if stance else None
+        dev_probs = cache.label(load, dev["text"].tolist(), dev_targets, labels, desc="dev").probs
     finally:
         cache.close()
+        loaded.clear()  # the student trains without the teacher in memory
     counts = {
         "distill.rows.labelled": float(len(train)),
         "distill.rows.unlabelled": float(len(extra_texts)),
@@ -126,22 +133,14 @@ def prepare(config: TrainConfig, splits: Splits, teacher: ResolvedModel) -> Dist
         "distill.teacher_sent": float(sent),
         "distill.corpus_failed": float(failed),
     }
-    return DistillData(texts, gold, targets, soft, teacher, counts, loaded)
+    return DistillData(texts, gold, targets, soft, teacher, dev_probs, counts)
 
 
 def teacher_dev_metrics(config: TrainConfig, data: DistillData, frame: pd.DataFrame) -> dict[str, Any]:
-    """The teacher on the dev rows (probabilities through the cache): ``teacher.dev.*`` and its scored dev."""
+    """The teacher on the dev rows: ``teacher.dev.*`` (as ``dev.*``) and its predictions."""
     from pipeline.training.api import _scored
 
-    labels = config.label_list
-    cache = cache_for(config, data.teacher)
-    try:
-        stance = config.task == "stance"
-        got = cache.label(_loader(config, data.teacher, data.loaded), frame["text"].tolist(),
-                          frame["target"].tolist() if stance else None, labels, desc="dev")
-    finally:
-        cache.close()
-    return _scored(frame, got.probs, labels, prefix="teacher.dev")
+    return _scored(frame, data.dev_probs, config.label_list, prefix="teacher.dev")
 
 
 def gaps(metrics: dict[str, float]) -> dict[str, float]:
