@@ -163,7 +163,6 @@ def tags(config: TrainConfig, data: DistillData) -> dict[str, str]:
     return {
         "distill.teacher_uri": config.distill.teacher,
         "distill.teacher_version": data.teacher.label,
-        "distill.teacher_identity": data.teacher.identity[:500],
         "distill.gold_weight": str(config.distill.gold_weight),
         **counts,
     }
