@@ -157,6 +157,27 @@ def test_cache_sends_only_new_texts_to_the_teacher(teacher, tmp_path):
     assert other.path != reopened.path
 
 
+def test_labelling_killed_midway_keeps_the_batches_done(teacher, tmp_path, monkeypatch):
+    from pipeline.models.mlflow_model import load_classifier_from_uri
+    from pipeline.training import teacher_labels
+
+    class Killed(Counting):
+        def predict_proba(self, texts, targets=None, *, about_target=False):
+            if self.texts >= 2:
+                raise KeyboardInterrupt
+            return super().predict_proba(texts, targets, about_target=about_target)
+
+    monkeypatch.setattr(teacher_labels, "BATCH", 2)
+    model = Killed(load_classifier_from_uri("models:/toy-teacher/1"))
+    labels = ["negative", "neutral", "positive"]
+    texts = ["One awful day.", "One lovely day.", "One plain day.", "One more day."]
+    with pytest.raises(KeyboardInterrupt):
+        teacher_labels.TeacherLabels(tmp_path, "t").label(lambda: model, texts, None, labels)
+    resumed = Counting(model.model)
+    done = teacher_labels.TeacherLabels(tmp_path, "t").label(lambda: resumed, texts, None, labels)
+    assert (done.hits, done.sent, resumed.texts) == (2, 2, 2)
+
+
 def test_corpus_is_cut_into_sections_and_mention_windows(teacher):
     from pipeline.training.config import DistillConfig
     from pipeline.training.distill_corpus import corpus_texts
