@@ -313,6 +313,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     summary = train_from_config(args.config, args.overrides, fresh=args.fresh)
     for key, value in summary.items():
         print(f"{key}: {value}")
+    if any(key.startswith("teacher.dev.") for key in summary.get("metrics") or {}):
+        from pipeline.training.distill import side_by_side
+
+        print(side_by_side(summary["metrics"]))
     return 0
 
 

@@ -89,7 +89,7 @@ MODEL_FROM_CODE = Path(__file__).with_name("pyfunc_code.py")
 
 MODEL_CODE = (
     "classifier.py", "ensemble.py", "mlflow_model.py", "locate.py", "relatedness.py", "embedder.py",
-    "mpnet.py",
+    "mpnet.py", "device.py",
 )
 """The modules of ``pipeline/models`` a logged model carries (with ``pipeline/errors.py``)."""
 

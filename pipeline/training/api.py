@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pipeline.training.checkpoints import TrainCheckpoints
     from pipeline.training.config import TrainConfig
     from pipeline.training.data import Splits
+    from pipeline.training.distill import DistillData
 
 
 def train_from_config(config_path: str | None, overrides: list[str], fresh: bool = False) -> dict[str, Any]:
@@ -65,6 +66,12 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
         tracking.connect(config.tracking)
         pin_init(config)
         pin_members(config)
+    teacher = None
+    if config.distill is not None:  # the teacher's resolved identity goes into the hashes
+        from pipeline.training.distill import pin_teacher
+
+        tracking.connect(config.tracking)
+        teacher = pin_teacher(config)
     name, alias = config.model_name, config.register.alias
     reuse = config.reuse and config.register.enabled
     files, config_hash, code = files_hash(config), config.config_hash(), code_hash(config)
@@ -99,7 +106,14 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
             lineage.log_code_version()
         if checkpoints is not None:
             checkpoints.run_id = active.info.run_id
-        classifier, metrics = _train_and_evaluate(config, splits, checkpoints)
+        distilled, distill_tags = None, {}
+        if teacher is not None:
+            from pipeline.training import distill
+
+            distilled = distill.prepare(config, splits, teacher)
+            distill_tags = distill.tags(config, distilled)
+            tracking.set_tags(distill_tags)
+        classifier, metrics = _train_and_evaluate(config, splits, checkpoints, distilled)
         summary: dict[str, Any] = {
             "run_id": active.info.run_id,
             "run_name": run_name,
@@ -119,6 +133,7 @@ def train_from_config(config_path: str | None, overrides: list[str], fresh: bool
             example = example[["text", "target"]] if config.task == "stance" else example[["text"]]
             info = log_classifier(classifier, example.reset_index(drop=True))
             tags = {**hashes, "run_id": active.info.run_id} | ({"files_hash": files} if files else {})
+            tags |= distill_tags
             version = register(
                 info.model_uri, name, alias, tags=tags | version_tags(metrics),
                 description=version_description(config, splits, metrics), run_id=active.info.run_id,
@@ -186,8 +201,11 @@ def evaluate_model(model: str, data: str, tracking_config: Any = None) -> dict[s
 
 
 def _train_and_evaluate(
-    config: TrainConfig, splits: Splits, checkpoints: TrainCheckpoints | None = None
+    config: TrainConfig, splits: Splits, checkpoints: TrainCheckpoints | None = None,
+    distilled: DistillData | None = None,
 ) -> tuple[Classifier, dict[str, float]]:
+    """Train, evaluate on dev (and test), calibrate; with ``distilled``, on the teacher's soft targets
+    too, and the teacher is scored on the same dev rows (``teacher.dev.*``, ``distill.gap.*``)."""
     import mlflow
 
     from pipeline import tracking
@@ -252,17 +270,25 @@ def _train_and_evaluate(
             renamed = {f"checkpoint.{k}" if k.startswith("dev.") else k: float(v) for k, v in values.items()}
             mlflow.log_metrics(renamed, step=step)
 
+        texts, gold, pairs = train["text"].tolist(), train["label"].tolist(), targets or [None] * len(train)
+        soft, gold_weight = None, 1.0
+        if distilled is not None and config.distill is not None:
+            texts, gold, pairs, soft = distilled.texts, distilled.labels, distilled.targets, distilled.soft
+            gold_weight = config.distill.gold_weight
+            metrics.update(distilled.counts)
         result = fine_tune(
             classifier,
-            train["text"].tolist(),
-            train["label"].tolist(),
-            targets or [None] * len(train),
+            texts,
+            gold,
+            pairs,
             config.model,
             config.seed,
             dev_score,
             log,
             checkpoints=checkpoints,
             extra=best_dev,
+            soft=soft,
+            gold_weight=gold_weight,
         )
         start -= result.seconds_before  # train.seconds counts every attempt
         metrics.update(
@@ -304,6 +330,11 @@ def _train_and_evaluate(
     if splits.test is not None:
         test = _dev_predictions(classifier, splits.test, labels, prefix="test")
         metrics.update(test["metrics"])
+    if distilled is not None:
+        from pipeline.training.distill import gaps, teacher_dev_metrics
+
+        metrics.update(teacher_dev_metrics(config, distilled, splits.dev)["metrics"])
+        metrics.update(gaps(metrics))
     metrics["eval.seconds"] = time.perf_counter() - eval_start
     tracking.log_metrics(metrics)
     _log_plots(splits.dev, dev, calibrated, labels)

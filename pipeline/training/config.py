@@ -16,7 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from pipeline.config import Strict, TrackingConfig
 
@@ -213,6 +213,41 @@ class ModelConfig(Strict):
         return check_device_setting(value)
 
 
+class DistillConfig(Strict):
+    """Train a small student from a teacher's probabilities (``pipeline.training.distill``)."""
+
+    teacher: str
+    """The teacher: a model URI (``models:/tone@champion``, ``/VERSION``) or a classifier folder. An alias is
+    resolved to its version before hashing: a moved alias trains a new student."""
+    gold_weight: float = Field(0.5, ge=0, le=1)
+    """Weight of the gold labels' loss on rows that have one; the teacher's soft loss gets the rest.
+    Unlabelled (corpus) rows learn from the teacher alone."""
+    training_texts: bool = True
+    """Label the training split's own texts with the teacher too (never the dev rows)."""
+    corpus: list[str] = []
+    """Folders, JSONL or Parquet files of articles, cut into the sections the pipeline scores (tone) or
+    the mention windows it reads toward ``targets`` (stance); the teacher labels them."""
+    targets: dict[str, list[str]] = {}
+    """Stance: target name -> aliases (as the score config's ``score.stance.targets``) whose mention
+    windows in the corpus are labelled."""
+    run_config: str | None = None
+    """A run config (e.g. configs/default.yaml) whose ingest, segment and stance-context settings cut the
+    corpus; default: the built-in defaults."""
+    max_corpus_texts: int | None = Field(None, ge=1)
+    """At most this many corpus texts (a seeded sample)."""
+    cache: str | None = None
+    """Folder of the teacher-label cache; default: ``$PIPELINE_CACHE/teacher-labels``."""
+
+    @field_validator("targets")
+    @classmethod
+    def _distinct_targets(cls, targets: dict[str, list[str]]) -> dict[str, list[str]]:
+        if targets:
+            from pipeline.config import StanceScoreConfig
+
+            StanceScoreConfig._targets_are_distinct(targets)
+        return targets
+
+
 class RegisterConfig(Strict):
     enabled: bool = True
     """Log the model and register it (off: metrics and plots only)."""
@@ -244,6 +279,8 @@ with warnings.catch_warnings():
         model: ModelConfig = ModelConfig()
         register: RegisterConfig = RegisterConfig()
         tracking: TrackingConfig = TrackingConfig()
+        distill: DistillConfig | None = None
+        """Distil a teacher into this model (``model.kind: transformer``); absent: plain training."""
 
         @model_validator(mode="after")
         def _labels(self) -> TrainConfig:
@@ -263,7 +300,27 @@ with warnings.catch_warnings():
                 raise ValueError("model.weights: expected one non-negative weight per member, not all 0")
             if self.model.init and self.model.kind != "transformer":
                 raise ValueError("model.init continues a transformer: set model.kind: transformer")
+            if self.distill is not None:
+                self._check_distill(self.distill)
             return self
+
+        def _check_distill(self, distill: DistillConfig) -> None:
+            if self.model.kind != "transformer":
+                raise ValueError("distill trains a student transformer: set model.kind: transformer")
+            if not distill.training_texts and not distill.corpus:
+                raise ValueError(
+                    "distill: nothing for the teacher to label: set training_texts: true or list a corpus"
+                )
+            if distill.targets and self.task != "stance":
+                raise ValueError("distill.targets is for task: stance (tone reads whole sections)")
+            if self.task == "stance" and distill.corpus and not (distill.targets or distill.run_config):
+                raise ValueError(
+                    "distill.corpus for stance needs distill.targets (name: [aliases]) to find the mention "
+                    "windows, e.g. {Iran: [Iranian, Tehran]}"
+                )
+
+        _distill_key: str | None = PrivateAttr(None)
+        """The teacher's resolved identity and the corpus files' digest (`distill.pin_teacher`)."""
 
         @property
         def label_list(self) -> list[str]:
@@ -300,4 +357,9 @@ with warnings.catch_warnings():
             for optional in ("relatedness_gate", "init", "members", "weights"):  # older hashes unchanged
                 if dump["model"].get(optional) in (None, []):
                     dump["model"].pop(optional, None)
+            if dump.get("distill") is None:
+                dump.pop("distill", None)
+            else:  # where labels are cached changes nothing; which teacher and corpus texts do
+                dump["distill"].pop("cache", None)
+                dump["distill"]["resolved"] = self._distill_key
             return hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
