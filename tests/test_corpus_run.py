@@ -191,7 +191,8 @@ def test_score_stage_rows_and_changing_targets_redoes_only_stance(tmp_path, stor
     FakeClassifier.calls = {}
     labels = {"tone": ["negative", "neutral", "positive"], "stance": ["against", "neutral", "favor"]}
     monkeypatch.setattr(score_models, "load_resolved",
-                        lambda model: FakeClassifier(labels["stance" if "stance" in model.uri else "tone"]))
+                        lambda model, device="cpu": FakeClassifier(
+                            labels["stance" if "stance" in model.uri else "tone"]))
     (tmp_path / "tone").mkdir()
     (tmp_path / "stance").mkdir()
     cfg = write_config(tmp_path, store, f"score:\n  tone:\n    model: {tmp_path / 'tone'}\n"
