@@ -294,7 +294,7 @@ class RssSampler:
     A daemon thread reads the current RSS (:func:`current_rss_bytes`) every ``interval`` seconds, and
     once more on entry and exit; ``peak_mb`` is the largest reading. Unlike ``ru_maxrss`` (a peak over
     the whole process, which never goes down), this gives each block its own peak; a spike shorter than
-    the interval can be missed.
+    the interval, or one while an extension holds the GIL (torch's kernels release it), can be missed.
     """
 
     def __init__(self, interval: float = 0.01) -> None:
@@ -341,8 +341,9 @@ def release_models() -> None:
 
 
 def score_articles(classifier: Any, articles: list[list[str]]) -> tuple[float, list[float]]:
-    """Seconds to score every article with ``predict_proba`` (one call each) and each article's seconds."""
-    classifier.predict_proba(articles[0][:2])  # warm-up, not timed
+    """Seconds to score every article with ``predict_proba`` (one call each) and each article's seconds,
+    after scoring the first article once untimed (warm-up)."""
+    classifier.predict_proba(articles[0])  # warm-up, not timed
     latency: list[float] = []
     start = time.perf_counter()
     for article in articles:
@@ -480,6 +481,7 @@ def speed_quality_figure(rows: list[dict]) -> Any | None:
     unique = dict(zip(labels, handles, strict=True))
     ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best")
     ax.set_xscale("log")
+    ax.margins(x=0.2, y=0.1)  # room for the labels
     ax.set_xlabel("sections / s (project's scorer, log scale)")
     ax.set_ylabel("dev macro-F1")
     ax.set_title("Speed against quality")

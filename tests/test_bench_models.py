@@ -152,3 +152,23 @@ def test_bench_dev_option_needs_name_and_file(store, tmp_path):
     assert result.returncode == 2 and "expected NAME=PATH" in result.stderr
     result = bench(store, tmp_path, "--n", "10", "--model", store["models"][0], "--dev", "news=missing.jsonl")
     assert result.returncode == 2 and "file not found" in result.stderr
+
+
+def test_rss_sampler_gives_each_block_its_own_peak():
+    import time
+
+    import numpy as np
+
+    from pipeline.bench import RssSampler, release_models
+
+    release_models()  # its imports (torch) before the first block
+    with RssSampler(interval=0.005) as big:
+        block = np.ones(200 * 2**20 // 8)  # 200 MB, touched
+        time.sleep(0.05)
+        del block
+    release_models()
+    with RssSampler(interval=0.005) as small:
+        block = np.ones(2**20 // 8)
+        time.sleep(0.05)
+        del block
+    assert big.peak_mb - small.peak_mb > 150  # ru_maxrss would report the first peak for both
