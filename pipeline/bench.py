@@ -354,13 +354,20 @@ def score_articles(classifier: Any, articles: list[list[str]]) -> tuple[float, l
 
 
 def set_task(path: Path) -> str:
-    """``stance`` for a labelled file with a ``target`` column, else ``tone`` (read from its first row)."""
-    with path.open(encoding="utf-8") as handle:
-        if path.suffix.lower() == ".csv":
-            columns = next(csv.reader(handle), [])
-        else:
-            first = next((line for line in handle if line.strip()), "{}")
-            columns = list(json.loads(first))
+    """``stance`` for a labelled file with a ``target`` column, else ``tone`` (from its first row)."""
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        columns = list(pq.read_schema(path).names)
+    else:
+        with path.open(encoding="utf-8") as handle:
+            if suffix == ".csv":
+                columns = next(csv.reader(handle), [])
+            else:
+                text = handle.read().lstrip()
+                first = json.loads(text)[0] if text.startswith("[") else json.loads(text.splitlines()[0])
+                columns = list(first)
     return "stance" if "target" in columns else "tone"
 
 

@@ -70,10 +70,12 @@ def test_bench_compares_models_on_speed_and_dev_macro_f1(store, shared, tmp_path
     from pipeline.training.api import evaluate_model
 
     first, second = store["models"]
+    odd = tmp_path / "odd.csv"
+    odd.write_text("text,label\nPrices rose again.,mixed\nThe team won.,positive\n", encoding="utf-8")
     result = bench(
         store, tmp_path, "--n", "20", "--model", first, "--model", second, "--json", "--device", "cpu",
         "--dev", f"news={store['tone_dev']}", "--dev", f"stance={store['stance_dev']}",
-        "--shared", str(shared),
+        "--dev", f"odd={odd}", "--shared", str(shared),
     )
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -88,7 +90,8 @@ def test_bench_compares_models_on_speed_and_dev_macro_f1(store, shared, tmp_path
         assert row["sections_per_s"] > 0 and 0 < row["p50_article_s"] <= row["p95_article_s"]
         assert row["peak_rss_mb"] > 50
         assert set(row["dev"]) == {"news"}  # the stance set is skipped for tone models, with a note
-        assert "stance" in row["dev_skipped"]
+        assert "a stance set" in row["dev_skipped"]["stance"]
+        assert "unknown label" in row["dev_skipped"]["odd"]  # labels the model does not have
         expected = evaluate_model(row["model"], str(store["tone_dev"]), tracking)["macro_f1"]
         assert row["dev"]["news"] == pytest.approx(expected, abs=1e-9)
     assert "dev set 'stance' skipped" in result.stderr
