@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EPILOG = "Run 'pipeline COMMAND --help' for a command's options. Docs: README.md."
 
@@ -107,11 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Score the same N sections (20-600 tokens, cut from ../shared data) with the same tone "
         "model two ways in one process: transformers.pipeline called once per section (fp32), and the "
         "project's scorer. Reports sections/s, their ratio, p50/p95 latency per article, peak RSS and "
-        "label agreement, and logs them to MLflow (experiment 'bench'). With --json the last line of "
-        "stdout is one JSON object.",
+        "label agreement, and logs them to MLflow (experiment 'bench'). With several --model or --dev, "
+        "it also scores the same sections with each model (the project's scorer only) and evaluates each "
+        "on the dev sets: sections/s, p50/p95 per article, peak RSS and dev macro-F1 per model. With --json "
+        "the last line of stdout is one JSON object.",
     )
     p.add_argument("--n", type=int, default=2000, help="sections to score (default 2000)")
-    p.add_argument("--model", default="models:/tone@champion", help="tone model URI or folder")
+    p.add_argument("--model", action="append", default=None, metavar="URI",
+                   help="tone model URI or folder (default models:/tone@champion); repeat to compare models "
+                   "(the transformers.pipeline comparison runs for the first one only)")
+    p.add_argument("--dev", action="append", default=[], metavar="NAME=PATH",
+                   help="a labelled JSONL/CSV file (text, label; target for stance) each model is evaluated "
+                   "on (macro-F1); repeatable")
+    p.add_argument("--device", default="auto",
+                   help="where the models score: auto (CUDA when available, else CPU), cpu, cuda or cuda:N")
     p.add_argument("--stance-model", default=None, metavar="URI",
                    help="also time tone + stance toward 5 targets each section mentions against tone alone")
     p.add_argument("--shared", default=None, metavar="DIR", help="the shared data folder (default ../shared)")
@@ -337,19 +348,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from pipeline import api
     from pipeline.bench import bench
     from pipeline.score.models import check_model_reference
     from pipeline.tracking import connect
 
+    device = _bench_device(args.device)
+    models = args.model or ["models:/tone@champion"]
+    dev_sets = _dev_sets(args.dev)
     config = api.load_run_config(args.config, args.overrides)
     connect(config.tracking)
-    for reference in filter(None, (args.model, args.stance_model)):
+    for reference in filter(None, (*models, args.stance_model)):
         check_model_reference(reference)
     shared = Path(args.shared) if args.shared else Path.cwd().parent / "shared"
-    figures = bench(args.model, args.n, shared, config.tracking, args.stance_model)
+    figures = bench(models, args.n, shared, config.tracking, args.stance_model, device=device,
+                    dev_sets=dev_sets)
     if args.json:
         print(json.dumps(figures))
         return 0
@@ -363,7 +376,51 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"  tone + stance (5 targets, {figures['target_sections']} sections): "
               f"{figures['target_cost_ratio']:.2f}x tone alone reading mention sentences, "
               f"{figures['target_cost_ratio_whole_sections']:.2f}x reading whole sections")
+    if "models" in figures:
+        _print_models(figures, list(dev_sets))
     return 0
+
+
+def _bench_device(setting: str) -> str:
+    """The resolved device for ``--device``; a one-line error where it is unknown or absent here."""
+    from pipeline.errors import ConfigError
+    from pipeline.models.device import resolve_device
+
+    try:
+        return resolve_device(setting)
+    except ValueError as exc:
+        raise ConfigError(f"--device: {exc}") from None
+
+
+def _dev_sets(items: list[str]) -> dict[str, Path]:
+    """``--dev NAME=PATH`` values as {name: path}, each name unique and each file present."""
+    from pipeline.errors import ConfigError
+
+    sets: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not path:
+            raise ConfigError(f"--dev {item!r}: expected NAME=PATH (NAME: letters, digits, '_', '.', '-')")
+        if name in sets:
+            raise ConfigError(f"--dev {name}: given twice")
+        if not Path(path).is_file():
+            raise ConfigError(f"--dev {name}: file not found: {path}")
+        sets[name] = Path(path)
+    return sets
+
+
+def _print_models(figures: dict, names: list[str]) -> None:
+    """Speed against quality, one line per model; a dev set a model was not evaluated on shows '-'."""
+    rows = figures["models"]
+    print(f"\nmodels on {figures['device']} ({figures['device_name']}, {figures['precision']}), "
+          f"{figures['n']} sections:")
+    header = f"  {'':7s} {'sections/s':>10s} {'p50 s':>7s} {'p95 s':>7s} {'RSS MB':>7s}"
+    print(header + "".join(f" {('F1 ' + name)[:12]:>12s}" for name in names) + "  model")
+    for i, row in enumerate(rows, 1):
+        line = (f"  model{i:<2d} {row['sections_per_s']:10.1f} {row['p50_article_s']:7.3f} "
+                f"{row['p95_article_s']:7.3f} {row['peak_rss_mb']:7.0f}")
+        line += "".join(f" {row['dev'][n]:12.4f}" if n in row["dev"] else f" {'-':>12s}" for n in names)
+        print(f"{line}  {row['model']}")
 
 
 COMMANDS = {"bench": cmd_bench, "segment": cmd_segment, "run": cmd_run, "ui": cmd_ui, "train": cmd_train,
