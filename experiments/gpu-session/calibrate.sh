@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Second call on the GPU machine (wheels and data installed by setup.sh, .dev/p2 carried): MiniLM is
-# whole in the first piece of the encoders' tar; unpack it, and time a real training on CUDA (a
-# quarter epoch of all six tone sources: steps/s, dev check, registration) and run the device tests.
+# whole in the first piece of the encoders' tar. Unpack it, train the example tone model on CUDA and
+# bench it there: the CUDA paths of `pipeline train` and `pipeline bench` checked before the long run.
 set -uo pipefail
 G=${G:-/tmp/g}
 export PYTHONPATH=/tmp/site:$PWD HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
@@ -17,9 +17,9 @@ for f in Path(sys.argv[1]).rglob("*.safetensors"):
     save_file({k: v.float() if v.is_floating_point() else v for k, v in t.items()}, str(f), metadata={"format": "pt"})
 PY
 start=$(date +%s.%N)
-python3 -m pipeline train experiments/tone-sources/minilm-all-sources.yaml --set data.root=$G/data/datasets \
-  --set model.encoder=$G/calib/minilm/all-MiniLM-L6-v2 --set model.device=cuda --set model.epochs=0.25 \
-  --set model.eval_every=0 --set reuse=false --set tracking.artifact_root=$G/calib/artifacts 2>&1 \
-  | tr '\r' '\n' | grep -v "^\s*$" | tail -n 12
-python3 -c "import sys, time; print(f'calibration training: {time.time() - float(sys.argv[1]):.1f} s')" "$start"
-python3 -m pytest -q -p no:cacheprovider tests/test_device.py 2>&1 | tail -n 3
+python3 -m pipeline train configs/train/example-tone.yaml --set model.encoder=$G/calib/minilm/all-MiniLM-L6-v2 \
+  --set model.device=cuda --set reuse=false --set tracking.artifact_root=$G/calib/artifacts 2>&1 \
+  | tr '\r' '\n' | grep -v "^\s*$" | grep -v "^metrics" | tail -n 6
+python3 -c "import sys, time; print(f'example training on CUDA: {time.time() - float(sys.argv[1]):.1f} s')" "$start"
+python3 -c "import mlflow; r = mlflow.search_runs(experiment_names=['train-example']).iloc[0]; print({k: r[k] for k in r.index if k.startswith('params.train.') or k in ('metrics.dev.macro_f1', 'metrics.train.seconds')})"
+python3 -m pipeline bench --model models:/example-tone@champion --n 200 --device cuda --shared $G/data --json 2>&1 | tail -n 1 | cut -c1-900

@@ -50,6 +50,8 @@ class Job:
     """Which carried encoder replaces `model.encoder`: mpnet or minilm."""
 
 
+PHASE_ENDS = (0.50, 0.80)
+"""Fractions of the budget at which the trainings, then the students, must be done."""
 TRAIN_OVERHEAD = 75
 """Seconds a training spends outside its training loop: loading, the last dev check, logging the model."""
 
@@ -58,7 +60,6 @@ TONE_TODAY = "experiments/tone-sources/minilm-today.yaml"
 PLAN = [
     # issue 19: one change at a time against mpnet on all six sources, one epoch
     Job("tone-today-mpnet", TONE_TODAY, ["model.epochs=2", "model.lr=3e-5", "model.eval_every=200"]),
-    Job("tone-all-mpnet-1ep", TONE_ALL, []),
     Job("tone-all-mpnet-2ep", TONE_ALL, ["model.epochs=2"]),
     Job("tone-all-mpnet-2ep-noweights", TONE_ALL, ["model.epochs=2", "model.class_weights=false"]),
     Job("tone-all-mpnet-2ep-persent2x", TONE_ALL.replace(".yaml", "-persent2x.yaml"), []),
@@ -67,7 +68,9 @@ PLAN = [
     # issue 17: the stance teacher, the project's stance recipe
     Job("stance-mpnet", "configs/train/stance.yaml", ["model.eval_every=300"]),
 ]
-TONE_TEACHERS = ["tone-all-mpnet-1ep", "tone-all-mpnet-2ep", "tone-all-mpnet-2ep-noweights",
+STUDENT = ["model.epochs=2", "model.eval_every=400"]
+"""Two passes over the texts (the tone config says 1: a CPU budget)."""
+TONE_TEACHERS = ["tone-all-mpnet-2ep", "tone-all-mpnet-2ep-noweights",
                  "tone-all-mpnet-2ep-persent2x"]
 
 
@@ -198,32 +201,42 @@ def main() -> int:
     plan = [j for j in PLAN if not args.only or j.name in args.only]
 
     # phase 1: trainings together
-    minutes = (args.budget * 0.55 - TRAIN_OVERHEAD) / 60
+    minutes = (args.budget * PHASE_ENDS[0] - TRAIN_OVERHEAD) / 60
     procs = {j.name: start(j, work, args.models, args.data, args.tiny, args.device, minutes) for j in plan}
-    wait_all(procs, t0 + args.budget * 0.55)
+    wait_all(procs, t0 + args.budget * PHASE_ENDS[0])
 
     # phase 2: students, each in its teacher's store
     teacher = best_teacher(work, [n for n in TONE_TEACHERS if n in procs])
+    articles = args.data / "articles"
+    corpus = f"distill.corpus=[{articles}]" if articles.is_dir() else "reuse=false"
     distills = []
     if teacher:
-        distills.append(Job("tone-fast", "configs/distill/tone.yaml", [], store=teacher, encoder="minilm"))
-    if summary_of(work, "stance-mpnet"):
-        distills.append(Job("stance-fast", "configs/distill/stance.yaml", [], store="stance-mpnet",
+        distills.append(Job("tone-fast", "configs/distill/tone.yaml", [*STUDENT, corpus], store=teacher,
                             encoder="minilm"))
+    if summary_of(work, "stance-mpnet"):
+        distills.append(Job("stance-fast", "configs/distill/stance.yaml", [*STUDENT, corpus],
+                            store="stance-mpnet", encoder="minilm"))
     distills = [d for d in distills if (REPO / d.config).is_file()]
-    minutes = (t0 + args.budget * 0.80 - time.time() - TRAIN_OVERHEAD) / 60
+    minutes = (t0 + args.budget * PHASE_ENDS[1] - time.time() - TRAIN_OVERHEAD) / 60
     procs = {d.name: start(d, work, args.models, args.data, args.tiny, args.device, minutes)
              for d in distills}
-    wait_all(procs, t0 + args.budget * 0.80)
+    wait_all(procs, t0 + args.budget * PHASE_ENDS[1])
 
-    # phase 3: benches, one at a time
+    # phase 3: benches, one at a time, on the dev splits of the configs (one file per source)
+    for d in distills:
+        devsets = [sys.executable, "-c", DEVSETS_SNIPPET, d.config, str(args.data / "datasets"),
+                   str(work / "devsets" / d.name)]
+        subprocess.run(devsets, cwd=REPO, env=env_for(work, d.store), timeout=120, check=False)
     for d in distills:
         teacher_uri = "models:/tone@champion" if d.name == "tone-fast" else "models:/stance@champion"
         student_uri = f"models:/{d.name}@champion"
         if not summary_of(work, d.name):
             continue
+        files = sorted((work / "devsets" / d.name).glob("*.jsonl"))
+        dev = [x for f in files for x in ("--dev", f"{f.stem}={f}")]
         cmd = [sys.executable, "-m", "pipeline", "bench", "--model", teacher_uri, "--model", student_uri,
-               "--n", "400", "--device", args.device, "--shared", str(args.data), "--json"]
+               "--n", "60" if args.tiny else "1000", "--device", args.device, "--shared", str(args.data),
+               *dev, "--json"]
         remaining = t0 + args.budget * 0.95 - time.time()
         if remaining < 20:
             break
@@ -271,6 +284,16 @@ def main() -> int:
     print(f"done in {time.time() - t0:.0f} s", flush=True)
     return 0
 
+
+DEVSETS_SNIPPET = (  # a config's dev split, one JSONL per source (text, label; target for stance)
+    "import sys; from pathlib import Path; from pipeline.config import load_config; "
+    "from pipeline.training.config import TrainConfig; from pipeline.training.data import load_splits; "
+    "c = load_config(sys.argv[1], [f'data.root={sys.argv[2]}'], model=TrainConfig); "
+    "dev = load_splits(c).dev; out = Path(sys.argv[3]); out.mkdir(parents=True, exist_ok=True); "
+    "cols = ['text', 'target', 'label'] if c.task == 'stance' else ['text', 'label']; "
+    "[g[cols].to_json(out / f'{name}.jsonl', orient='records', lines=True, force_ascii=False) "
+    "for name, g in dev.groupby('source')]"
+)
 
 EXPORT_SNIPPET = (  # a registered classifier's folder, its weights in bf16 (half the bytes to carry back)
     "import sys, mlflow, shutil; from pathlib import Path; "
