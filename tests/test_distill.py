@@ -197,6 +197,19 @@ def test_corpus_is_cut_into_sections_and_mention_windows(teacher):
     assert len(two) == 2 and set(two) <= set(three)  # a larger cap keeps the texts (and cached labels)
 
 
+def test_corpus_articles_that_cannot_be_cut_are_counted_and_the_first_reason_shown(teacher, tmp_path, capsys):
+    from pipeline.training.config import DistillConfig
+    from pipeline.training.distill_corpus import corpus_texts
+
+    run = tmp_path / "run.yaml"  # every article over the size limit: none can be read
+    run.write_text("ingest:\n  max_bytes: 10\n", encoding="utf-8")
+    config = DistillConfig(teacher="x", corpus=[str(teacher["corpus"])], run_config=str(run))
+    texts, _, failed = corpus_texts(config, "tone", 13)
+    err = capsys.readouterr().err
+    assert texts == [] and failed >= 1
+    assert f"{failed} of {failed} corpus articles could not be cut" in err and "(first: " in err
+
+
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [

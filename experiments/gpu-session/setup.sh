@@ -17,7 +17,9 @@ if [ ! -d "$G/data/articles" ] && [ -f .dev/p1/articles.tar.gz ]; then
   tar xzf .dev/p1/articles.tar.gz -C "$G/data"
 fi
 if [ ! -f "$G/models/.done" ] && [ -f .dev/p6/encs.sha ]; then
-  cat .dev/p2/encs.part0 .dev/p3/encs.part1 .dev/p4/encs.part2 .dev/p5/encs.part3 .dev/p6/encs.part4 > "$G/encs.tar"
+  # each call's carried folder is gone at the next call: pieces 0-3 were copied to $G/pieces as they came
+  cat "$G"/pieces/encs.part0 "$G"/pieces/encs.part1 "$G"/pieces/encs.part2 "$G"/pieces/encs.part3 \
+    .dev/p6/encs.part4 > "$G/encs.tar"
   (cd "$G" && echo "$(cut -d' ' -f1 "$OLDPWD/.dev/p6/encs.sha")  encs.tar" | sha256sum -c --quiet)
   mkdir -p "$G/models" && tar xf "$G/encs.tar" -C "$G/models" && rm "$G/encs.tar"
   python3 - "$G/models" <<'PY'

@@ -8,6 +8,7 @@ the mention window the stance model reads (`pipeline.score.mention_context`), or
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,7 @@ def corpus_texts(distill: DistillConfig, task: str, seed: int) -> tuple[list[str
     """(texts, targets, articles that failed to read or parse), deduplicated, sampled to
     ``max_corpus_texts`` with ``seed``. Targets are None for tone."""
     from pipeline.corpus.job import iter_documents
-    from pipeline.errors import InputError
+    from pipeline.errors import InputError, first_line
     from pipeline.ingest import parse
     from pipeline.score import mention_context, section_text
     from pipeline.score.targets import targets_from_config
@@ -77,16 +78,19 @@ def corpus_texts(distill: DistillConfig, task: str, seed: int) -> tuple[list[str
         names, case_sensitive, context, words = stance_settings(distill, config)
         targets = targets_from_config(names, case_sensitive)
     pairs: dict[tuple[str, str | None], None] = {}
-    failed = 0
+    failed, seen, first_failure = 0, 0, ""
     for path in distill.corpus:
         for doc in iter_documents(Path(path).expanduser(), config):
+            seen += 1
             if isinstance(doc, InputError):
                 failed += 1
+                first_failure = first_failure or first_line(doc)
                 continue
             try:
                 segmented = segment_article(parse(doc, config.ingest), config.segment)
-            except Exception:  # one bad article never stops the labelling
+            except Exception as exc:  # one bad article never stops the labelling
                 failed += 1
+                first_failure = first_failure or f"{getattr(doc, 'id', '?')}: {first_line(exc)}"
                 continue
             for section in segmented.sections:
                 text = section_text(section)
@@ -97,6 +101,9 @@ def corpus_texts(distill: DistillConfig, task: str, seed: int) -> tuple[list[str
                     if target.mentions(text):
                         window = mention_context(section, target, words) if context == "mentions" else text
                         pairs[(window, target.name)] = None
+    if failed:
+        print(f"warning: {failed} of {seen} corpus articles could not be cut into sections and are left out "
+              f"(first: {first_failure})", file=sys.stderr)
     chosen = list(pairs)
     if distill.max_corpus_texts is not None and len(chosen) > distill.max_corpus_texts:
         chosen = _sample(chosen, distill.max_corpus_texts, seed)
