@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# Second call on the GPU machine (wheels and data installed by setup.sh, .dev/p2 carried): MiniLM is
-# whole in the first piece of the encoders' tar. Unpack it, train the example tone model on CUDA and
+# After setup.sh in the call that carries .dev/p2 (wheels and data installed, piece 0 kept in $G/pieces):
+# MiniLM is whole in the first piece of the encoders' tar. Unpack it, train the example tone model on CUDA and
 # bench it there: the CUDA paths of `pipeline train` and `pipeline bench` checked before the long run.
 set -uo pipefail
 G=${G:-/tmp/g}
 export PYTHONPATH=/tmp/site:$PWD HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 MLFLOW_DISABLE_TELEMETRY=true
 export MLFLOW_TRACKING_URI=sqlite:///$G/calib/mlflow.db PIPELINE_CACHE=$G/cache
 mkdir -p "$G/calib/minilm"
-tar xf .dev/p2/encs.part0 -C "$G/calib/minilm" all-MiniLM-L6-v2 2>/dev/null
+tar xf "$G/pieces/encs.part0" -C "$G/calib/minilm" all-MiniLM-L6-v2 2>/dev/null  # MiniLM is whole in piece 0
 python3 - "$G/calib/minilm" <<'PY'
 import sys
 from pathlib import Path

@@ -208,14 +208,17 @@ def main() -> int:
     # phase 2: students, each in its teacher's store
     teacher = best_teacher(work, [n for n in TONE_TEACHERS if n in procs])
     articles = args.data / "articles"
+    cut = work / "corpus-cut.yaml"  # the corpus is cut as a run would; its topic encoder is the carried one
+    cut.write_text(f"segment:\n  topics:\n    model: {args.models / 'all-MiniLM-L6-v2'}\n", encoding="utf-8")
     corpus = f"distill.corpus=[{articles}]" if articles.is_dir() else "reuse=false"
+    student = [*STUDENT, corpus, f"distill.run_config={cut}"]
     distills = []
     if teacher:
-        distills.append(Job("tone-fast", "configs/distill/tone.yaml", [*STUDENT, corpus], store=teacher,
+        distills.append(Job("tone-fast", "configs/distill/tone.yaml", student, store=teacher,
                             encoder="minilm"))
     if summary_of(work, "stance-mpnet"):
-        distills.append(Job("stance-fast", "configs/distill/stance.yaml", [*STUDENT, corpus],
-                            store="stance-mpnet", encoder="minilm"))
+        distills.append(Job("stance-fast", "configs/distill/stance.yaml", student, store="stance-mpnet",
+                            encoder="minilm"))
     distills = [d for d in distills if (REPO / d.config).is_file()]
     minutes = (t0 + args.budget * PHASE_ENDS[1] - time.time() - TRAIN_OVERHEAD) / 60
     procs = {d.name: start(d, work, args.models, args.data, args.tiny, args.device, minutes)
