@@ -373,19 +373,15 @@ def set_task(path: Path) -> str:
 
 def dev_macro_f1(classifier: Any, path: Path) -> tuple[float | None, str | None]:
     """The classifier's macro-F1 on a labelled file, or None and why it was skipped."""
-    from pipeline.training.data import read_labelled_file
-    from pipeline.training.evaluate import classification_metrics
+    from pipeline.training.evaluate import evaluate_classifier
 
     task = set_task(path)
     if task != classifier.task:
         return None, f"a {task} set, the model is a {classifier.task} model"
     try:
-        frame = read_labelled_file(str(path), classifier.labels, classifier.task)
+        return evaluate_classifier(classifier, path)["macro_f1"], None
     except DataError as exc:
         return None, first_line(exc)
-    targets = frame["target"].tolist() if classifier.task == "stance" else None
-    predicted = classifier.predict(frame["text"].tolist(), targets)
-    return classification_metrics(frame["label"].tolist(), predicted, classifier.labels)["macro_f1"], None
 
 
 def model_row(reference: str, articles: list[list[str]], device: str, dev_sets: dict[str, Path]) -> dict:

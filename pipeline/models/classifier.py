@@ -53,19 +53,6 @@ def cpu_supports_bf16() -> bool:
     return False
 
 
-def want_bf16(setting: str = "auto", device: str = "cpu") -> bool:
-    """Resolve a ``bf16`` setting (auto / on / off) for a device."""
-    if setting == "on":
-        return True
-    if setting == "off":
-        return False
-    if device.startswith("cuda"):
-        import torch
-
-        return bool(torch.cuda.is_bf16_supported())
-    return cpu_supports_bf16()
-
-
 def token_batches(lengths: Sequence[int], max_items: int, max_tokens: int) -> list[np.ndarray]:
     """Indices in length order, cut into batches of at most ``max_items`` and ``max_tokens`` padded tokens."""
     order = np.argsort(np.asarray(lengths), kind="stable")
@@ -326,7 +313,8 @@ class TransformerClassifier(Classifier):
     the trainer logs how many were cut.)
 
     Prediction runs under ``torch.inference_mode`` in length-sorted batches (little padding), with
-    bf16 autocast where the hardware has native bf16 (see :func:`want_bf16`), fp32 elsewhere.
+    bf16 autocast where the hardware has native bf16 (see :func:`pipeline.models.device.autocast_dtype`),
+    fp32 elsewhere.
     """
 
     kind = "transformer"

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from pipeline.errors import ModelError
-from pipeline.models.classifier import cpu_supports_bf16
 from pipeline.models.locate import quiet_transformers, resolve_encoder
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,8 +37,9 @@ class SentenceEncoder:
         Model name for :func:`pipeline.models.locate.resolve_encoder`: ``all-MiniLM-L6-v2`` (from its
         PyPI package), a local transformers folder, or a Hub id in the local cache.
     precision:
-        ``auto`` uses bf16 autocast on CPUs with native bf16 support (see :func:`cpu_supports_bf16`)
-        and fp32 elsewhere; ``bf16`` / ``fp32`` force one.
+        ``auto`` uses bf16 autocast where the device has native bf16 (a GPU from Ampere on, a CPU with
+        AMX / AVX512-BF16; :func:`pipeline.models.device.autocast_dtype`) and fp32 elsewhere;
+        ``bf16`` / ``fp32`` force one.
     max_length:
         Token window; default: the model's ``sentence_bert_config.json`` ``max_seq_length`` (256 for
         all-MiniLM-L6-v2), else the tokenizer's limit capped at 512.
@@ -73,11 +73,11 @@ class SentenceEncoder:
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', found {self.precision!r}")
         if self.precision == "auto":
-            if self._where.startswith("cuda"):
-                import torch
+            import torch
 
-                return bool(torch.cuda.is_bf16_supported())
-            return cpu_supports_bf16()
+            from pipeline.models.device import autocast_dtype
+
+            return autocast_dtype("auto", self._where) is torch.bfloat16
         return self.precision == "bf16"
 
     def _load(self) -> None:

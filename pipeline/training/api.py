@@ -182,19 +182,14 @@ def evaluate_model(model: str, data: str, tracking_config: Any = None) -> dict[s
     ``tracking_config`` (a `TrackingConfig`, default: the defaults) names the store a model URI is read from.
     """
     from pipeline.models.mlflow_model import load_classifier_from_uri
-    from pipeline.training.data import read_labelled_file
-    from pipeline.training.evaluate import classification_metrics
+    from pipeline.training.evaluate import evaluate_classifier
 
     if not Path(model).expanduser().exists() and ":/" in model:
         from pipeline import tracking
         from pipeline.config import TrackingConfig
 
         tracking.connect(tracking_config or TrackingConfig())
-    classifier = load_classifier_from_uri(model)
-    frame = read_labelled_file(data, classifier.labels, classifier.task)
-    targets = frame["target"].tolist() if classifier.task == "stance" else None
-    predicted = classifier.predict(frame["text"].tolist(), targets)
-    return classification_metrics(frame["label"].tolist(), predicted, classifier.labels)
+    return evaluate_classifier(load_classifier_from_uri(model), data)
 
 
 # --- training -----------------------------------------------------------------------------------

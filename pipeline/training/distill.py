@@ -143,15 +143,19 @@ def teacher_dev_metrics(config: TrainConfig, data: DistillData, frame: pd.DataFr
     return _scored(frame, data.dev_probs, config.label_list, prefix="teacher.dev")
 
 
+def _teacher_sources(metrics: dict[str, float]) -> list[str]:
+    """The sources (and ``mean``) the teacher has a dev macro-F1 for (``teacher.dev.<source>.macro_f1``)."""
+    return [k.split(".")[2] for k in metrics
+            if k.startswith("teacher.dev.") and k.endswith(".macro_f1") and k.count(".") == 3]
+
+
 def gaps(metrics: dict[str, float]) -> dict[str, float]:
     """``distill.gap.<source>``: the student's dev macro-F1 minus the teacher's, per source and mean."""
     out = {}
-    for key, value in metrics.items():
-        if key.startswith("teacher.dev.") and key.endswith(".macro_f1") and key.count(".") == 3:
-            source = key.split(".")[2]
-            student = metrics.get(f"dev.{source}.macro_f1")
-            if student is not None:
-                out[f"distill.gap.{source}"] = float(student - value)
+    for source in _teacher_sources(metrics):
+        student = metrics.get(f"dev.{source}.macro_f1")
+        if student is not None:
+            out[f"distill.gap.{source}"] = float(student - metrics[f"teacher.dev.{source}.macro_f1"])
     return out
 
 
@@ -170,10 +174,8 @@ def tags(config: TrainConfig, data: DistillData) -> dict[str, str]:
 
 def side_by_side(metrics: dict[str, float]) -> str:
     """A small table: dev macro-F1 per source, student and teacher and the gap."""
-    sources = [k.split(".")[2] for k in metrics
-               if k.startswith("teacher.dev.") and k.endswith(".macro_f1") and k.count(".") == 3]
     lines = [f"{'dev macro-F1':24s} {'student':>8s} {'teacher':>8s} {'gap':>7s}"]
-    for source in sources:
+    for source in _teacher_sources(metrics):
         student = metrics.get(f"dev.{source}.macro_f1", float("nan"))
         teacher = metrics[f"teacher.dev.{source}.macro_f1"]
         lines.append(f"{source:24s} {student:8.3f} {teacher:8.3f} {student - teacher:+7.3f}")

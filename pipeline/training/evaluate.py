@@ -1,6 +1,7 @@
 """Metrics, plots and calibration of a classifier's predictions.
 
 - :func:`classification_metrics`: accuracy, macro-F1, per-class precision / recall / F1 / support;
+  :func:`evaluate_classifier` gives them for a classifier on a labelled file;
 - :func:`expected_calibration_error` (top-label confidence, equal-width bins);
 - :func:`fit_temperature`: one temperature T > 0 minimising the dev negative log-likelihood of
   ``softmax(logits / T)`` (windows averaged as in prediction), by a bounded 1-D search over log T;
@@ -44,6 +45,17 @@ def classification_metrics(
             for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
         },
     }
+
+
+def evaluate_classifier(classifier: Any, data: str | Path) -> dict[str, Any]:
+    """:func:`classification_metrics` of a loaded classifier on a labelled file (``text``, ``label``
+    and, for stance, ``target``, with the classifier's label names)."""
+    from pipeline.training.data import read_labelled_file
+
+    frame = read_labelled_file(str(data), classifier.labels, classifier.task)
+    targets = frame["target"].tolist() if classifier.task == "stance" else None
+    predicted = classifier.predict(frame["text"].tolist(), targets)
+    return classification_metrics(frame["label"].tolist(), predicted, classifier.labels)
 
 
 def flat_metrics(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
