@@ -26,7 +26,15 @@ from pipeline.ingest.line_model import (
     label_lines,
     shipped_model,
 )
-from pipeline.ingest.line_training import fit_line_model, load_page, page_groups, site_name, site_of
+from pipeline.ingest.line_training import (
+    fit_line_model,
+    load_folder,
+    load_page,
+    load_review,
+    page_groups,
+    site_name,
+    site_of,
+)
 from pipeline.ingest.text import parse_plain_text, rule_verdicts
 from tests.articles import PLAIN_NO_HEADINGS, SCRAPED_WITH_HEADINGS
 
@@ -142,6 +150,25 @@ def test_a_model_trains_on_labelled_pages_and_round_trips(tmp_path: Path) -> Non
     lines = pages[1].verdicts.lines
     headings = [line.text for line, label in zip(lines, labels, strict=True) if label == "heading"]
     assert headings == ["A narrow vote", "What happens next"]
+
+
+def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) -> None:
+    _write_labelled_page(tmp_path, "site0", "Why the vote was close")
+    numbers = {line: n for n, line in enumerate(SCRAPED_WITH_HEADINGS.split("\n"), start=1)}
+    review = tmp_path / "review.jsonl"
+    review.write_text(
+        json.dumps({"page": "site0", "line": numbers["What happens next"], "heading": False}) + "\n"
+        + json.dumps({"page": "site0", "line": numbers["Why the vote was close"], "heading": True}) + "\n"
+        + json.dumps({"page": "other", "line": 1, "heading": True}) + "\n", encoding="utf-8")
+    raw = load_folder(tmp_path, "silver")[0]
+    reviewed = load_folder(tmp_path, "silver", review=load_review(review))[0]
+    heading = CLASSES.index("heading")
+    assert raw.gold["headings"] == ["Why the vote was close", "What happens next"]
+    assert reviewed.gold["headings"] == ["Why the vote was close"]
+    rejected = [i for i, line in enumerate(raw.verdicts.lines) if line.text == "What happens next"][0]
+    assert raw.labels[rejected] == heading and reviewed.labels[rejected] == CLASSES.index("other")
+    assert (reviewed.labels == heading).sum() == 1
+    assert raw.body_text == reviewed.body_text  # the body is not what a heading review changes
 
 
 def test_site_of_groups_pages_by_site() -> None:

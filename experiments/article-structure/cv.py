@@ -27,10 +27,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import page_figures, parse_with  # noqa: E402
 
 from pipeline.ingest.line_model import DecisionRule, learned_labels  # noqa: E402
-from pipeline.ingest.line_training import LabelledPage, fit_line_model, load_folder, page_groups  # noqa: E402
+from pipeline.ingest.line_training import (  # noqa: E402
+    LabelledPage,
+    apply_review,
+    fit_line_model,
+    load_folder,
+    load_review,
+    page_groups,
+    site_name,
+)
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
 DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
+#: Silver pages' candidate heading lines as reviewed (REVIEW-GUIDE.md): page, line, verdict.
+REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
@@ -47,18 +57,29 @@ def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
     return [fold_of_group[g] for g in groups]
 
 
-def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: argparse.Namespace
-                              ) -> dict[str, np.ndarray]:
-    """Each page's line probabilities from a model trained on the other folds' sites."""
+def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: argparse.Namespace,
+                              extra: list[LabelledPage] = ()) -> dict[str, np.ndarray]:
+    """Each page's line probabilities from a model trained on the other folds' sites (and `extra`
+    pages, which are always learned from and never scored)."""
     probabilities: dict[str, np.ndarray] = {}
     for k in range(args.folds):
-        train = [p for p, f in zip(pages, fold, strict=True) if f != k]
+        train = [p for p, f in zip(pages, fold, strict=True) if f != k] + list(extra)
         model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
                                heading_weight=args.heading_weight, max_iter=args.max_iter)
         for page, f in zip(pages, fold, strict=True):
             if f == k:
                 probabilities[page.id] = model.predict_proba(page.features)
     return probabilities
+
+
+def extra_pages(folder: Path | None, pages: list[LabelledPage]) -> list[LabelledPage]:
+    """The weakly labelled pages of `folder` whose site is not the site of a scored page."""
+    if folder is None:
+        return []
+    sites = {site_name(p.site) for p in pages}
+    extra = [p for p in load_folder(folder, "silver") if site_name(p.site) not in sites]
+    print(f"{len(extra)} extra pages from {folder} (always learned from, never scored)", flush=True)
+    return extra
 
 
 def score_pages(pages: list[LabelledPage], fold: list[int], probabilities: dict[str, np.ndarray],
@@ -171,6 +192,12 @@ def main() -> None:
                         help="also score each fold with a decision rule chosen on the other folds")
     parser.add_argument("--decision", nargs="*", default=[], metavar="KEY=VALUE",
                         help="decision rule settings (add_heading=0.6 ...); default: decision.json")
+    parser.add_argument("--labels", choices=("silver", "reviewed"), default="silver",
+                        help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md) "
+                             "or the raw silver labels")
+    parser.add_argument("--extra", type=Path,
+                        help="folder of weakly labelled pages (extra_pages.py): always trained on, never "
+                             "scored; pages of a site among the scored pages are left out")
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--mlflow", action="store_true", help="log the figures to ./mlflow.db")
     args = parser.parse_args()
@@ -184,13 +211,17 @@ def main() -> None:
         pages = load_folder(SHARED / "silver", "silver") + load_folder(SHARED / "dev", "gold")
         if args.cache:
             args.cache.write_bytes(pickle.dumps(pages))
-    print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, {len(set(page_groups(pages)))} groups, "
+    if args.labels == "reviewed":
+        review = load_review(REVIEW_FILE)
+        pages = [apply_review(p, review.get(p.id, {})) if p.kind == "silver" else p for p in pages]
+    print(f"{len(pages)} pages ({args.labels} labels), {len({p.site for p in pages})} sites, "
+          f"{len(set(page_groups(pages)))} groups, "
           f"{sum(len(p.labels) for p in pages)} lines ({time.perf_counter() - start:.0f} s)", flush=True)
     fold = site_folds(pages, args.folds)
     if args.probabilities and args.probabilities.exists():
         probabilities = pickle.loads(args.probabilities.read_bytes())
     else:
-        probabilities = out_of_fold_probabilities(pages, fold, args)
+        probabilities = out_of_fold_probabilities(pages, fold, args, extra_pages(args.extra, pages))
         if args.probabilities:
             args.probabilities.write_bytes(pickle.dumps(probabilities))
     print(f"out-of-fold probabilities ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -259,6 +290,7 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
     mlflow.set_experiment("article-structure")
     with mlflow.start_run(run_name="line-model-site-cv"):
         mlflow.log_params({"folds": args.folds, "seed": args.seed, "grouping": "site",
+                           "extra": str(args.extra) if args.extra else "", "labels": args.labels,
                            "gold_weight": args.gold_weight, "heading_weight": args.heading_weight,
                            "max_iter": args.max_iter})
         for kind in ("silver", "gold"):

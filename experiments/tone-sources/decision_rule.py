@@ -1,6 +1,11 @@
 """A calibrated decision rule for the negative class, measured without tuning on what it is scored on.
 
     python experiments/tone-sources/decision_rule.py CONFIG RUN_ID [--uri sqlite:///mlflow.db]
+    python experiments/tone-sources/decision_rule.py CONFIG --model FOLDER [--save PROBS.parquet]
+    python experiments/tone-sources/decision_rule.py CONFIG --probabilities PROBS.parquet
+
+(``--model``: a classifier folder, e.g. one brought back from a GPU machine without its run's artifacts,
+scores the config's dev rows here; ``--save`` keeps those probabilities for a rerun.)
 
 The rule: add ``b`` to the log-probability of ``negative`` (the run's temperature-scaled dev
 probabilities, ``dev_predictions.parquet``) before the argmax; ``b`` is chosen on a grid to maximise the
@@ -72,10 +77,29 @@ def cross_fitted(frame: pd.DataFrame, probs: np.ndarray, seed: int = 13) -> tupl
     return predicted, offsets
 
 
+def model_probabilities(folder: str, dev: pd.DataFrame, batch: int = 256) -> pd.DataFrame:
+    """The dev rows with a classifier folder's probabilities (p_negative, p_neutral, p_positive)."""
+    from tqdm import tqdm
+
+    from pipeline.models.classifier import load_classifier
+
+    classifier = load_classifier(folder)
+    texts = dev["text"].tolist()
+    probs = np.vstack([classifier.predict_proba(texts[i : i + batch])
+                       for i in tqdm(range(0, len(texts), batch), desc="dev rows", unit="batch")])
+    frame = dev[["text", "label", "source"]].reset_index(drop=True).copy()
+    for k, label in enumerate(classifier.labels):
+        frame[f"p_{label}"] = probs[:, k]
+    return frame
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
-    parser.add_argument("run_id")
+    parser.add_argument("run_id", nargs="?")
+    parser.add_argument("--model", help="a classifier folder: score the config's dev rows with it")
+    parser.add_argument("--probabilities", help="a parquet of dev probabilities saved by --save")
+    parser.add_argument("--save", help="with --model: write the dev probabilities here")
     parser.add_argument("--uri", default=os.environ.get("MLFLOW_TRACKING_URI", "sqlite:///mlflow.db"))
     args = parser.parse_args()
     import mlflow
@@ -84,10 +108,20 @@ def main() -> None:
     from pipeline.training.config import TrainConfig
     from pipeline.training.data import load_splits
 
-    mlflow.set_tracking_uri(args.uri)
-    path = mlflow.artifacts.download_artifacts(run_id=args.run_id, artifact_path="dev_predictions.parquet")
-    frame = pd.read_parquet(path)
     dev = load_splits(load_config(args.config, [], model=TrainConfig)).dev  # type: ignore[arg-type]
+    if args.model:
+        frame = model_probabilities(args.model, dev)
+        if args.save:
+            frame.to_parquet(args.save)
+    elif args.probabilities:
+        frame = pd.read_parquet(args.probabilities)
+    elif args.run_id:
+        mlflow.set_tracking_uri(args.uri)
+        path = mlflow.artifacts.download_artifacts(run_id=args.run_id,
+                                                   artifact_path="dev_predictions.parquet")
+        frame = pd.read_parquet(path)
+    else:
+        raise SystemExit("give a RUN_ID, --model FOLDER or --probabilities PARQUET")
     if len(dev) != len(frame) or (dev["text"].to_numpy() != frame["text"].to_numpy()).any():
         raise SystemExit("the config's dev split is not the run's dev rows: give the run's own config")
     frame["group_key"] = np.where(dev["group"].isna(), dev.index.astype(str), dev["group"].astype(str))

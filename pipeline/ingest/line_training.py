@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -137,8 +137,36 @@ def load_page(txt_path: Path, labels_path: Path, kind: str, lang: str | None = N
     )
 
 
-def load_folder(folder: Path, kind: str) -> list[LabelledPage]:
-    """Every page of a folder with a `.txt` and a `.silver.json` or `.gold.json` beside it, sorted by id."""
+def load_review(path: Path) -> dict[str, dict[int, bool]]:
+    """A review of candidate heading lines (JSON lines of `page`, `line`, `heading`):
+    page -> line -> verdict."""
+    review: dict[str, dict[int, bool]] = {}
+    for row in path.read_text(encoding="utf-8").splitlines():
+        if row.strip():
+            entry = json.loads(row)
+            review.setdefault(entry["page"], {})[int(entry["line"])] = bool(entry["heading"])
+    return review
+
+
+def apply_review(page: LabelledPage, marks: dict[int, bool]) -> LabelledPage:
+    """The page with its heading lines as reviewed: a reviewed line is a heading or not (a rejected
+    heading becomes `other`); the page's `headings` become its heading lines' texts, in order."""
+    heading, other = CLASSES.index("heading"), CLASSES.index("other")
+    labels = page.labels.copy()
+    for i, line in enumerate(page.verdicts.lines):
+        verdict = marks.get(line.number)
+        if verdict is True:
+            labels[i] = heading
+        elif verdict is False and labels[i] == heading:
+            labels[i] = other
+    gold = {**page.gold, "headings": [page.verdicts.lines[i].text for i in np.flatnonzero(labels == heading)]}
+    return replace(page, labels=labels, gold=gold)
+
+
+def load_folder(folder: Path, kind: str, review: dict[str, dict[int, bool]] | None = None
+                ) -> list[LabelledPage]:
+    """Every page of a folder with a `.txt` and a `.silver.json` or `.gold.json` beside it, sorted by id;
+    with a `review` (`load_review`), every page's headings as reviewed (`apply_review`)."""
     suffix = ".silver.json" if kind == "silver" else ".gold.json"
     langs = {}
     manifest = folder / "manifest.jsonl"
@@ -153,6 +181,8 @@ def load_folder(folder: Path, kind: str) -> list[LabelledPage]:
         txt = folder / f"{page_id}.txt"
         if txt.exists():
             pages.append(load_page(txt, labels_path, kind, langs.get(page_id)))
+    if review is not None:
+        pages = [apply_review(page, review.get(page.id, {})) for page in pages]
     return pages
 
 
