@@ -17,7 +17,7 @@ import pytest
 from pipeline.config import IngestConfig
 from pipeline.errors import ConfigError
 from pipeline.ingest import RawDoc, parse
-from pipeline.ingest.line_features import feature_names, page_features
+from pipeline.ingest.line_features import feature_names
 from pipeline.ingest.line_model import (
     CLASSES,
     MODELS_DIR,
@@ -43,15 +43,17 @@ def _parse(text: str, parser: str = "learned"):
     return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
 def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     model = shipped_model(version)
-    assert model.feature_names == feature_names()
+    embedded = model.embedder.names() if model.embedder else []
+    assert model.feature_names == feature_names() + embedded
+    assert (version == "v3") == bool(embedded)
     assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
         model.meta["decision"]) <= set(DecisionRule.__dataclass_fields__)
     assert model.meta["sites"] >= 100
     verdicts = rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True)
-    probabilities = model.predict_proba(page_features(verdicts))
+    probabilities = model.predict_proba(model.features_of(verdicts))
     assert probabilities.shape == (len(verdicts.lines), len(CLASSES))
     assert np.allclose(probabilities.sum(axis=1), 1.0)
 
@@ -78,10 +80,10 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
 
 
 def test_v2_takes_its_sub_headings_from_the_rules_and_v1_keeps_its_own_reading() -> None:
-    """learned.v2 (the default) lets the model decide paragraphs against boilerplate but never add or
-    drop a sub-heading; learned.v1 keeps its decision rule, which does."""
-    assert IngestConfig().text_parser == "learned" and _parse(SCRAPED_WITH_HEADINGS).headings == \
-        _parse(SCRAPED_WITH_HEADINGS, "learned.v2").headings
+    """learned.v2 lets the model decide paragraphs against boilerplate but never add or drop a
+    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v3."""
+    assert IngestConfig().text_parser == "learned"
+    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v3").blocks
     v1, v2 = shipped_model("v1").decision, shipped_model("v2").decision
     assert v2.add_heading > 1.0 and v2.keep_heading == 0.0
     assert v1.add_heading < 1.0 and v1.keep_heading > 0.0
@@ -104,7 +106,7 @@ def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_pat
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
-                                          r"learned\.v1, learned\.v2, rules\.v1"):
+                                          r"learned\.v1, learned\.v2, learned\.v3, rules\.v1"):
         load_config(config)
 
 
@@ -150,6 +152,25 @@ def test_a_model_trains_on_labelled_pages_and_round_trips(tmp_path: Path) -> Non
     lines = pages[1].verdicts.lines
     headings = [line.text for line, label in zip(lines, labels, strict=True) if label == "heading"]
     assert headings == ["A narrow vote", "What happens next"]
+
+
+def test_a_model_with_line_embeddings_trains_round_trips_and_refuses_a_tampered_reduction(
+        tmp_path: Path) -> None:
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = load_folder(tmp_path, "silver")
+    model = fit_line_model(pages, max_iter=20, min_samples_leaf=2, embedding_dims=4)
+    assert model.embedder is not None and model.embedder.dims == 4
+    assert model.feature_names[-5:] == ["emb_sim_page", "emb_pc0", "emb_pc1", "emb_pc2", "emb_pc3"]
+    rows = model.features_of(pages[1].verdicts)
+    assert rows.shape == (len(pages[1].verdicts.lines), len(feature_names()) + 3 + 4)
+    model.save(tmp_path / "model")
+    loaded = LineModel.load(tmp_path / "model")
+    assert np.allclose(loaded.predict_proba(loaded.features_of(pages[1].verdicts)), model.predict_proba(rows))
+    reduction = tmp_path / "model" / "embedder.npy"
+    reduction.write_bytes(reduction.read_bytes()[:-4] + b"\0\0\0\1")
+    with pytest.raises(ConfigError, match="embedder.npy"):
+        LineModel.load(tmp_path / "model")
 
 
 def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) -> None:

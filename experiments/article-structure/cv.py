@@ -33,6 +33,7 @@ from pipeline.ingest.line_training import (  # noqa: E402
     fit_line_model,
     load_folder,
     load_review,
+    model_features,
     page_groups,
     site_name,
 )
@@ -65,10 +66,11 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
     for k in range(args.folds):
         train = [p for p, f in zip(pages, fold, strict=True) if f != k] + list(extra)
         model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
-                               heading_weight=args.heading_weight, max_iter=args.max_iter)
+                               heading_weight=args.heading_weight, max_iter=args.max_iter,
+                               embedding_dims=args.embedding_dims)
         for page, f in zip(pages, fold, strict=True):
             if f == k:
-                probabilities[page.id] = model.predict_proba(page.features)
+                probabilities[page.id] = model.predict_proba(model_features(model, page))
     return probabilities
 
 
@@ -184,6 +186,8 @@ def main() -> None:
     parser.add_argument("--gold-weight", type=float, default=3.0)
     parser.add_argument("--heading-weight", type=float, default=5.0)
     parser.add_argument("--max-iter", type=int, default=300)
+    parser.add_argument("--embedding-dims", type=int, default=0,
+                        help="line-embedding features (line_embeddings.py): principal components; 0: none")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
@@ -292,7 +296,7 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
         mlflow.log_params({"folds": args.folds, "seed": args.seed, "grouping": "site",
                            "extra": str(args.extra) if args.extra else "", "labels": args.labels,
                            "gold_weight": args.gold_weight, "heading_weight": args.heading_weight,
-                           "max_iter": args.max_iter})
+                           "max_iter": args.max_iter, "embedding_dims": args.embedding_dims})
         for kind in ("silver", "gold"):
             for method in ("rules", "learned"):
                 s = summarise([r for r in rows if r["kind"] == kind], method)

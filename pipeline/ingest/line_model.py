@@ -10,17 +10,22 @@ each line from its features (`line_features.py`). The model that ships lies in
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.errors import ConfigError
 from pipeline.ingest.parsed import Parsed
 from pipeline.ingest.text import RuleVerdicts, parsed_from_labels, rule_verdicts
+
+if TYPE_CHECKING:
+    from pipeline.ingest.line_embeddings import LineEmbedder
 
 CLASSES = ("other", "paragraph", "heading")
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "line_model"
@@ -37,11 +42,27 @@ class LineModel:
     estimator: object
     feature_names: list[str]
     meta: dict = field(default_factory=dict)
+    embedder: LineEmbedder | None = None
+    """Line-embedding features after the shape features (v3), or none (v1, v2)."""
 
     @property
     def decision(self) -> DecisionRule:
         """The decision rule chosen for this model (in `meta`), else the plain argmax-like default."""
         return DecisionRule(**self.meta.get("decision", {}))
+
+    def features_of(self, verdicts: RuleVerdicts, embeddings: np.ndarray | None = None) -> np.ndarray:
+        """The model's feature rows for a page: shape features, then (v3) line-embedding features
+        (`embeddings`: the page's line embeddings when already computed, else they are computed)."""
+        from pipeline.ingest.line_features import page_features
+
+        rows = page_features(verdicts)
+        if self.embedder is None:
+            return rows
+        if embeddings is None:
+            from pipeline.ingest.line_embeddings import embed_lines
+
+            embeddings = embed_lines([line.text for line in verdicts.lines], self.embedder.encoder)
+        return np.hstack([rows, self.embedder.features(embeddings)])
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         """Probabilities of `CLASSES` for each row (zero rows: an empty array)."""
@@ -56,6 +77,11 @@ class LineModel:
         blob = pickle.dumps(self.estimator, protocol=5)
         meta = {**self.meta, "feature_names": self.feature_names, "classes": list(CLASSES),
                 "sha256": hashlib.sha256(blob).hexdigest()}
+        if self.embedder is not None:
+            reduction = _embedder_bytes(self.embedder)
+            meta["embedder"] = {"encoder": self.embedder.encoder, "dims": self.embedder.dims,
+                                "sha256": hashlib.sha256(reduction).hexdigest()}
+            (folder / "embedder.npy").write_bytes(reduction)
         (folder / "model.pkl").write_bytes(blob)
         (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -72,10 +98,34 @@ class LineModel:
         blob = model_path.read_bytes()
         if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
             raise ConfigError(f"line model in {folder} does not match its meta.json (sha256): retrain it")
-        if meta.get("feature_names") != feature_names():
+        embedder = _load_embedder(folder, meta)
+        expected = feature_names() + (embedder.names() if embedder else [])
+        if meta.get("feature_names") != expected:
             raise ConfigError(f"line model in {folder} was trained on other features than this code "
                               "computes: retrain it with python experiments/article-structure/train.py")
-        return cls(pickle.loads(blob), meta["feature_names"], meta)
+        return cls(pickle.loads(blob), meta["feature_names"], meta, embedder)
+
+
+def _embedder_bytes(embedder: LineEmbedder) -> bytes:
+    """The reduction as one .npy array: the mean as row 0, the components below it."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.vstack([embedder.mean[None, :], embedder.components]).astype(np.float32))
+    return buffer.getvalue()
+
+
+def _load_embedder(folder: Path, meta: dict) -> LineEmbedder | None:
+    """The model's line-embedding reduction (`embedder.npy`, checked against meta.json), if it has one."""
+    info = meta.get("embedder")
+    if not info:
+        return None
+    from pipeline.ingest.line_embeddings import LineEmbedder
+
+    path = folder / "embedder.npy"
+    blob = path.read_bytes() if path.exists() else b""
+    if hashlib.sha256(blob).hexdigest() != info.get("sha256"):
+        raise ConfigError(f"line model in {folder}: embedder.npy is missing or does not match meta.json")
+    array = np.load(io.BytesIO(blob))
+    return LineEmbedder(info["encoder"], array[1:], array[0])
 
 
 @cache
@@ -203,14 +253,12 @@ def parse_plain_text_learned(
 
     With `drop_boilerplate` off the rules' parse is returned as it is (nothing to learn there).
     """
-    from pipeline.ingest.line_features import page_features
-
     verdicts = rule_verdicts(text, drop_boilerplate=drop_boilerplate, max_heading_words=max_heading_words,
                              any_script=True)
     if not drop_boilerplate or not verdicts.lines:
         return parsed_from_labels(verdicts.lines, verdicts.labels)
     model = model or shipped_model()
-    labels = learned_labels(verdicts, model.predict_proba(page_features(verdicts)), model.decision)
+    labels = learned_labels(verdicts, model.predict_proba(model.features_of(verdicts)), model.decision)
     return parsed_from_labels(verdicts.lines, labels)
 
 

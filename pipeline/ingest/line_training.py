@@ -38,6 +38,8 @@ class LabelledPage:
     labels: np.ndarray
     gold: dict
     """The labels file: `headings`, `paragraphs` (and for gold pages `body_text`)."""
+    embeddings: np.ndarray | None = None
+    """Its lines' sentence embeddings, computed on first use (`page_embeddings`)."""
 
     @property
     def body_text(self) -> str:
@@ -209,20 +211,45 @@ def page_weights(
     return np.concatenate(weights) if weights else np.zeros(0)
 
 
+def page_embeddings(page: LabelledPage) -> np.ndarray:
+    """The page's line embeddings (`line_embeddings.embed_lines`), computed once and kept on the page."""
+    if getattr(page, "embeddings", None) is None:
+        from pipeline.ingest.line_embeddings import embed_lines
+
+        page.embeddings = embed_lines([line.text for line in page.verdicts.lines])
+    return page.embeddings
+
+
+def model_features(model: LineModel, page: LabelledPage) -> np.ndarray:
+    """A labelled page's feature rows for `model` (its line embeddings reused when it has them)."""
+    if model.embedder is None:
+        return page.features
+    return np.hstack([page.features, model.embedder.features(page_embeddings(page))])
+
+
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
-                   heading_weight: float = 5.0, **params) -> LineModel:
-    """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM)."""
+                   heading_weight: float = 5.0, embedding_dims: int = 0, **params) -> LineModel:
+    """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM); with
+    `embedding_dims`, line-embedding features too (principal components fitted on these pages' lines)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    from pipeline.ingest.line_embeddings import LineEmbedder
     from pipeline.ingest.line_features import feature_names
 
     pages = [p for p in pages if len(p.labels)]
+    embedder = None
+    if embedding_dims:
+        embedder = LineEmbedder.fit(np.concatenate([page_embeddings(p) for p in pages]), embedding_dims,
+                                    seed=seed)
     settings = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 20,
                 "l2_regularization": 1.0, **params}
     estimator = HistGradientBoostingClassifier(random_state=seed, **settings)
-    estimator.fit(np.concatenate([p.features for p in pages]), np.concatenate([p.labels for p in pages]),
+    unfitted = LineModel(estimator, [], {}, embedder)
+    estimator.fit(np.concatenate([model_features(unfitted, p) for p in pages]),
+                  np.concatenate([p.labels for p in pages]),
                   sample_weight=page_weights(pages, gold_weight, heading_weight))
     meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight,
             "pages": len(pages), "lines": int(sum(len(p.labels) for p in pages)),
-            "sites": len({p.site for p in pages})}
-    return LineModel(estimator, feature_names(), meta)
+            "sites": len({p.site for p in pages}), "embedding_dims": embedding_dims}
+    names = feature_names() + (embedder.names() if embedder else [])
+    return LineModel(estimator, names, meta, embedder)

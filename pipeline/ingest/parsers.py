@@ -1,5 +1,5 @@
-"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`, `learned.v2`): `ingest.text_parser`
-picks one.
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`, `learned.v2`, `learned.v3`):
+`ingest.text_parser` picks one.
 
 Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
 package (which imports the config).
@@ -47,3 +47,13 @@ def _learned_v2(text: str, config: IngestConfig) -> Parsed:
 
     return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
                                     max_heading_words=config.max_heading_words, model=shipped_model("v2"))
+
+
+@TEXT_PARSERS.register("learned.v3")
+def _learned_v3(text: str, config: IngestConfig) -> Parsed:
+    """v2's reading with a line model that also reads each line's wording (a sentence embedding per
+    line, `line_embeddings.py`), trained on reviewed silver headings; it may add and drop sub-headings."""
+    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
+
+    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
+                                    max_heading_words=config.max_heading_words, model=shipped_model("v3"))
