@@ -25,7 +25,7 @@ from pathlib import Path
 import lxml.html
 from lxml import etree
 
-from pipeline.config import load_config
+from pipeline.config import IngestConfig, load_config
 from pipeline.errors import PipelineError
 from pipeline.ingest import RawDoc, parse
 from pipeline.ingest.decode import decode_bytes
@@ -45,11 +45,17 @@ def _norm(text: str) -> str:
     return _WS.sub(" ", text).strip().lower()
 
 
-def render(html: str) -> str:
-    """The naive rendering: the text of each block element on its own line, blank lines between."""
+def html_root(html: str):
+    """The page's element tree, or None where lxml cannot read it."""
     try:
-        root = lxml.html.fromstring(html)
+        return lxml.html.fromstring(html)
     except (etree.ParserError, ValueError):
+        return None
+
+
+def render(root) -> str:
+    """The naive rendering: the text of each block element on its own line, blank lines between."""
+    if root is None:
         return ""
     lines: list[str] = []
     current: list[str] = []
@@ -77,10 +83,8 @@ def render(html: str) -> str:
     return "\n\n".join(lines) + "\n"
 
 
-def canonical_url(html: str) -> str | None:
-    try:
-        root = lxml.html.fromstring(html)
-    except (etree.ParserError, ValueError):
+def canonical_url(root) -> str | None:
+    if root is None:
         return None
     for xpath in ('//link[@rel="canonical"]/@href', '//meta[@property="og:url"]/@content'):
         found = root.xpath(xpath)
@@ -89,11 +93,12 @@ def canonical_url(html: str) -> str | None:
     return None
 
 
-def weak_labels(page_id: str, html: str, url: str | None) -> tuple[str, dict] | str:
+def weak_labels(page_id: str, html: str, root, url: str | None, config: IngestConfig
+                ) -> tuple[str, dict] | str:
     """(rendered text, labels) of a page, or why it is skipped."""
-    text = render(html)
+    text = render(root)
     try:
-        article = parse(RawDoc(page_id, html, "html", page_id), load_config(None).ingest)
+        article = parse(RawDoc(page_id, html, "html", page_id), config)
     except PipelineError as exc:
         return f"html path: {exc}"
     where: dict[str, list[int]] = {}
@@ -128,6 +133,7 @@ def banned_sites(shared_articles: Path) -> set[str]:
 
 def main(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    config = load_config(None).ingest
     banned = banned_sites(Path(__file__).resolve().parents[3] / "shared" / "articles")
     with tempfile.TemporaryDirectory() as tmp:
         for prefix, (requirement, folder) in PACKAGES.items():
@@ -140,12 +146,13 @@ def main(out: Path) -> None:
                         continue
                     name = Path(member.name).stem
                     html = decode_bytes(archive.extractfile(member).read(), member.name)
-                    url = canonical_url(html)
+                    root = html_root(html)
+                    url = canonical_url(root)
                     site = site_name(site_of(f"x-{name}", url))
                     if site in banned or name.endswith("_tei"):
                         print(f"  {prefix}-{name}: site {site} is a shared source's: skipped")
                         continue
-                    result = weak_labels(f"{prefix}-{name}", html, url or f"https://{name}/")
+                    result = weak_labels(f"{prefix}-{name}", html, root, url or f"https://{name}/", config)
                     if isinstance(result, str):
                         print(f"  {prefix}-{name}: {result}")
                         continue

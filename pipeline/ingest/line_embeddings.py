@@ -30,9 +30,7 @@ def _encoder(name: str):
 def embed_lines(texts: Sequence[str], encoder: str = ENCODER) -> np.ndarray:
     """Unit-length embeddings of `texts` (n x dim, float32); a text repeated on the page is embedded once."""
     unique = list(dict.fromkeys(texts))
-    if not unique:
-        return np.zeros((0, 384), dtype=np.float32)
-    vectors = _encoder(encoder).encode(unique, batch_size=128)
+    vectors = _encoder(encoder).encode(unique, batch_size=128)  # (0, dim) for no text
     row = {text: i for i, text in enumerate(unique)}
     return vectors[[row[text] for text in texts]]
 

@@ -50,12 +50,14 @@ class LineModel:
         """The decision rule chosen for this model (in `meta`), else the plain argmax-like default."""
         return DecisionRule(**self.meta.get("decision", {}))
 
-    def features_of(self, verdicts: RuleVerdicts, embeddings: np.ndarray | None = None) -> np.ndarray:
-        """The model's feature rows for a page: shape features, then (v3) line-embedding features
-        (`embeddings`: the page's line embeddings when already computed, else they are computed)."""
-        from pipeline.ingest.line_features import page_features
+    def features_of(self, verdicts: RuleVerdicts, embeddings: np.ndarray | None = None,
+                    rows: np.ndarray | None = None) -> np.ndarray:
+        """The model's feature rows for a page: shape features (`rows` when already computed), then
+        (v3) line-embedding features (`embeddings` when already computed, else they are computed)."""
+        if rows is None:
+            from pipeline.ingest.line_features import page_features
 
-        rows = page_features(verdicts)
+            rows = page_features(verdicts)
         if self.embedder is None:
             return rows
         if embeddings is None:

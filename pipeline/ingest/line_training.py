@@ -221,10 +221,9 @@ def page_embeddings(page: LabelledPage) -> np.ndarray:
 
 
 def model_features(model: LineModel, page: LabelledPage) -> np.ndarray:
-    """A labelled page's feature rows for `model` (its line embeddings reused when it has them)."""
-    if model.embedder is None:
-        return page.features
-    return np.hstack([page.features, model.embedder.features(page_embeddings(page))])
+    """A labelled page's feature rows for `model`, from its kept shape features and line embeddings."""
+    embeddings = page_embeddings(page) if model.embedder is not None else None
+    return model.features_of(page.verdicts, embeddings, rows=page.features)
 
 
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
@@ -243,13 +242,12 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
                                     seed=seed)
     settings = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 20,
                 "l2_regularization": 1.0, **params}
-    estimator = HistGradientBoostingClassifier(random_state=seed, **settings)
-    unfitted = LineModel(estimator, [], {}, embedder)
-    estimator.fit(np.concatenate([model_features(unfitted, p) for p in pages]),
-                  np.concatenate([p.labels for p in pages]),
-                  sample_weight=page_weights(pages, gold_weight, heading_weight))
     meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight,
             "pages": len(pages), "lines": int(sum(len(p.labels) for p in pages)),
             "sites": len({p.site for p in pages}), "embedding_dims": embedding_dims}
     names = feature_names() + (embedder.names() if embedder else [])
-    return LineModel(estimator, names, meta, embedder)
+    model = LineModel(HistGradientBoostingClassifier(random_state=seed, **settings), names, meta, embedder)
+    model.estimator.fit(np.concatenate([model_features(model, p) for p in pages]),
+                        np.concatenate([p.labels for p in pages]),
+                        sample_weight=page_weights(pages, gold_weight, heading_weight))
+    return model

@@ -29,13 +29,18 @@ def _rules_v1(text: str, config: IngestConfig) -> Parsed:
                             max_heading_words=config.max_heading_words)
 
 
-@TEXT_PARSERS.register("learned.v1")
-def _learned_v1(text: str, config: IngestConfig) -> Parsed:
-    """The rules' verdicts relabelled by the shipped line model v1 (`line_model.py`)."""
+def _learned(text: str, config: IngestConfig, version: str) -> Parsed:
+    """The rules' verdicts relabelled by the shipped line model `version` (`line_model.py`)."""
     from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
 
     return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
-                                    max_heading_words=config.max_heading_words, model=shipped_model("v1"))
+                                    max_heading_words=config.max_heading_words, model=shipped_model(version))
+
+
+@TEXT_PARSERS.register("learned.v1")
+def _learned_v1(text: str, config: IngestConfig) -> Parsed:
+    """The rules' verdicts relabelled by the shipped line model v1 (`line_model.py`)."""
+    return _learned(text, config, "v1")
 
 
 @TEXT_PARSERS.register("learned.v2")
@@ -43,17 +48,11 @@ def _learned_v2(text: str, config: IngestConfig) -> Parsed:
     """The rules' verdicts with the body (paragraphs against boilerplate) relabelled by the line model;
     sub-headings stay the rules' (v2's decision rule: on sites it never saw, v1's heading overrides
     did not beat the rules; experiments/article-structure/NOTES.md)."""
-    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
-
-    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
-                                    max_heading_words=config.max_heading_words, model=shipped_model("v2"))
+    return _learned(text, config, "v2")
 
 
 @TEXT_PARSERS.register("learned.v3")
 def _learned_v3(text: str, config: IngestConfig) -> Parsed:
     """v2's reading with a line model that also reads each line's wording (a sentence embedding per
     line, `line_embeddings.py`), trained on reviewed silver headings; it may add and drop sub-headings."""
-    from pipeline.ingest.line_model import parse_plain_text_learned, shipped_model
-
-    return parse_plain_text_learned(text, drop_boilerplate=config.drop_boilerplate,
-                                    max_heading_words=config.max_heading_words, model=shipped_model("v3"))
+    return _learned(text, config, "v3")
