@@ -1,5 +1,5 @@
-"""The learned line model for plain text (`learned.v1`, `learned.v2`): shipped, loaded, trained, and
-chosen by name.
+"""The learned line model for plain text (`learned.v1` ... `learned.v3`): shipped, loaded, trained,
+and chosen by name.
 
 Pages here are synthetic ones the tests write; one test reads the real dev pages in ../shared/articles
 (skipped where that folder is missing).
@@ -17,6 +17,7 @@ import pytest
 from pipeline.config import IngestConfig
 from pipeline.errors import ConfigError
 from pipeline.ingest import RawDoc, parse
+from pipeline.ingest.line_embeddings import embed_lines
 from pipeline.ingest.line_features import feature_names
 from pipeline.ingest.line_model import (
     CLASSES,
@@ -49,6 +50,8 @@ def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     embedded = model.embedder.names() if model.embedder else []
     assert model.feature_names == feature_names() + embedded
     assert (version == "v3") == bool(embedded)
+    if embedded:  # v3's meta.json names no token budget: it reads a line's first 64 tokens
+        assert model.embedder.max_tokens == 64
     assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
         model.meta["decision"]) <= set(DecisionRule.__dataclass_fields__)
     assert model.meta["sites"] >= 100
@@ -171,6 +174,26 @@ def test_a_model_with_line_embeddings_trains_round_trips_and_refuses_a_tampered_
     reduction.write_bytes(reduction.read_bytes()[:-4] + b"\0\0\0\1")
     with pytest.raises(ConfigError, match="embedder.npy"):
         LineModel.load(tmp_path / "model")
+
+
+def test_a_model_reads_as_many_tokens_of_a_line_as_it_was_trained_on(tmp_path: Path) -> None:
+    """A line longer than the model's token budget is embedded from its first tokens only, in training
+    and when the saved model is loaded again."""
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = load_folder(tmp_path, "silver")
+    model = fit_line_model(pages, max_iter=20, min_samples_leaf=2, embedding_dims=4, embedding_tokens=8)
+    model.save(tmp_path / "model")
+    loaded = LineModel.load(tmp_path / "model")
+    assert loaded.embedder.max_tokens == model.embedder.max_tokens == 8
+    assert json.loads((tmp_path / "model" / "meta.json").read_text())["embedder"]["max_tokens"] == 8
+    first = "the council voted on the new ferry link after a long debate"
+    second = "the council voted on the new ferry link tonight in the town hall"  # the same first 8 words
+    short = loaded.embedder.embed([first, second])
+    assert np.allclose(short[0], short[1])  # the same first tokens
+    assert not np.allclose(*embed_lines([first, second], max_tokens=64))
+    rows = loaded.features_of(pages[1].verdicts)
+    assert np.allclose(loaded.predict_proba(rows), model.predict_proba(model.features_of(pages[1].verdicts)))
 
 
 def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) -> None:

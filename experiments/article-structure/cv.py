@@ -67,7 +67,7 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
         train = [p for p, f in zip(pages, fold, strict=True) if f != k] + list(extra)
         model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
                                heading_weight=args.heading_weight, max_iter=args.max_iter,
-                               embedding_dims=args.embedding_dims)
+                               embedding_dims=args.embedding_dims, embedding_tokens=args.embedding_tokens)
         for page, f in zip(pages, fold, strict=True):
             if f == k:
                 probabilities[page.id] = model.predict_proba(model_features(model, page))
@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--embedding-dims", type=int, default=0,
                         help="line-embedding features (line_embeddings.py): principal components; 0: none")
+    parser.add_argument("--embedding-tokens", type=int, default=64,
+                        help="tokens of a line the encoder reads (v3: 64)")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
@@ -296,7 +298,8 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
         mlflow.log_params({"folds": args.folds, "seed": args.seed, "grouping": "site",
                            "extra": str(args.extra) if args.extra else "", "labels": args.labels,
                            "gold_weight": args.gold_weight, "heading_weight": args.heading_weight,
-                           "max_iter": args.max_iter, "embedding_dims": args.embedding_dims})
+                           "max_iter": args.max_iter, "embedding_dims": args.embedding_dims,
+                           "embedding_tokens": args.embedding_tokens})
         for kind in ("silver", "gold"):
             for method in ("rules", "learned"):
                 s = summarise([r for r in rows if r["kind"] == kind], method)

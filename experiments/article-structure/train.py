@@ -5,8 +5,8 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 (site-grouped cross-validation), not from these pages.
 
 Usage: python experiments/article-structure/train.py [--version v3] [--seed 0]
-    v3: --labels reviewed --embedding-dims 32 (silver headings as reviewed, line-embedding features)
-    v2: --labels silver --embedding-dims 0 (and its decision.json)
+    v3: --labels reviewed --embedding-dims 32 --embedding-tokens 64 (the defaults, decision.json)
+    v2: --labels silver --embedding-dims 0 (and its decision.json of the time)
 """
 
 from __future__ import annotations
@@ -35,12 +35,17 @@ def main() -> None:
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
     parser.add_argument("--embedding-dims", type=int, default=32,
                         help="line-embedding principal components (0: shape features only, as v1/v2)")
+    parser.add_argument("--embedding-tokens", type=int, default=64,
+                        help="tokens of a line the encoder reads")
+    parser.add_argument("--decision", type=Path, default=DECISION_FILE,
+                        help="the decision rule (cv.py --search writes decision.json)")
     args = parser.parse_args()
     start = time.perf_counter()
     review = load_review(REVIEW_FILE) if args.labels == "reviewed" else None
     pages = load_folder(SHARED / "silver", "silver", review=review) + load_folder(SHARED / "dev", "gold")
-    model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims)
-    decision = json.loads(DECISION_FILE.read_text(encoding="utf-8"))
+    model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims,
+                           embedding_tokens=args.embedding_tokens)
+    decision = json.loads(args.decision.read_text(encoding="utf-8"))
     model.meta.update({
         "decision": decision,
         "version": args.version,
@@ -48,7 +53,7 @@ def main() -> None:
         "sklearn": sklearn.__version__,
         "command": "python experiments/article-structure/train.py "
                    f"--version {args.version} --seed {args.seed} --labels {args.labels} "
-                   f"--embedding-dims {args.embedding_dims}",
+                   f"--embedding-dims {args.embedding_dims} --embedding-tokens {args.embedding_tokens}",
     })
     out = MODELS_DIR / args.version
     model.save(out)

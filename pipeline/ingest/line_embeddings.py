@@ -2,9 +2,10 @@
 
 Shape features tell a short line from prose; what tells a sub-heading ("How the vote went") from a menu
 item, a label or a line of dialogue is mostly its wording, which a sentence encoder reads the same way on
-every site. Each line is embedded with all-MiniLM-L6-v2 (its first 64 tokens, fp32 on the CPU, so a line
-gets the same features on every machine); the features are its cosine to the lines before and after and
-to the page's mean, and its coordinates on the principal components fitted on the training lines.
+every site. Each line is embedded with all-MiniLM-L6-v2 (its first `max_tokens` tokens, 64 for v3; fp32 on
+the CPU, so a line gets the same features on every machine); the features are its cosine to the lines
+before and after and to the page's mean, and its coordinates on the principal components fitted on the
+training lines.
 """
 
 from __future__ import annotations
@@ -16,21 +17,24 @@ from functools import cache
 import numpy as np
 
 ENCODER = "all-MiniLM-L6-v2"
-#: Tokens of a line that are read: headings are short, and a long line is plainly prose by its shape.
+#: Tokens of a line that are read (v3's): headings are short, and a long line is plainly prose by its
+#: shape. 32 reads a page in 0.38 s instead of 0.62 with the same CV figures, but lost the sub-headings
+#: of the Arabic and Japanese test pages: not shipped (experiments/article-structure/NOTES.md).
 MAX_TOKENS = 64
 
 
 @cache
-def _encoder(name: str):
+def _encoder(name: str, max_tokens: int):
     from pipeline.models.embedder import SentenceEncoder
 
-    return SentenceEncoder(name, precision="fp32", max_length=MAX_TOKENS, device="cpu")
+    return SentenceEncoder(name, precision="fp32", max_length=max_tokens, device="cpu")
 
 
-def embed_lines(texts: Sequence[str], encoder: str = ENCODER) -> np.ndarray:
-    """Unit-length embeddings of `texts` (n x dim, float32); a text repeated on the page is embedded once."""
+def embed_lines(texts: Sequence[str], encoder: str = ENCODER, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """Unit-length embeddings of `texts` (n x dim, float32) from their first `max_tokens` tokens; a text
+    repeated on the page is embedded once."""
     unique = list(dict.fromkeys(texts))
-    vectors = _encoder(encoder).encode(unique, batch_size=128)  # (0, dim) for no text
+    vectors = _encoder(encoder, max_tokens).encode(unique, batch_size=128)  # (0, dim) for no text
     row = {text: i for i, text in enumerate(unique)}
     return vectors[[row[text] for text in texts]]
 
@@ -43,14 +47,22 @@ class LineEmbedder:
     components: np.ndarray
     """dims x dim, float32."""
     mean: np.ndarray
+    max_tokens: int = MAX_TOKENS
+    """Tokens of a line the encoder reads."""
 
     @classmethod
-    def fit(cls, embeddings: np.ndarray, dims: int, encoder: str = ENCODER, seed: int = 0) -> LineEmbedder:
-        """Principal components of the training lines' embeddings (no labels are used)."""
+    def fit(cls, embeddings: np.ndarray, dims: int, encoder: str = ENCODER, seed: int = 0,
+            max_tokens: int = MAX_TOKENS) -> LineEmbedder:
+        """Principal components of the training lines' embeddings (no labels are used), which were
+        made from their first `max_tokens` tokens."""
         from sklearn.decomposition import PCA
 
         pca = PCA(dims, random_state=seed).fit(embeddings)
-        return cls(encoder, pca.components_.astype(np.float32), pca.mean_.astype(np.float32))
+        return cls(encoder, pca.components_.astype(np.float32), pca.mean_.astype(np.float32), max_tokens)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """The lines' embeddings as this reduction expects them (`embed_lines`)."""
+        return embed_lines(texts, self.encoder, self.max_tokens)
 
     @property
     def dims(self) -> int:

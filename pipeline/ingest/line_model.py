@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.ingest.line_embeddings import MAX_TOKENS
 from pipeline.ingest.parsed import Parsed
 from pipeline.ingest.text import RuleVerdicts, parsed_from_labels, rule_verdicts
 
@@ -61,9 +62,7 @@ class LineModel:
         if self.embedder is None:
             return rows
         if embeddings is None:
-            from pipeline.ingest.line_embeddings import embed_lines
-
-            embeddings = embed_lines([line.text for line in verdicts.lines], self.embedder.encoder)
+            embeddings = self.embedder.embed([line.text for line in verdicts.lines])
         return np.hstack([rows, self.embedder.features(embeddings)])
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
@@ -83,6 +82,8 @@ class LineModel:
             reduction = _embedder_bytes(self.embedder)
             meta["embedder"] = {"encoder": self.embedder.encoder, "dims": self.embedder.dims,
                                 "sha256": hashlib.sha256(reduction).hexdigest()}
+            if self.embedder.max_tokens != MAX_TOKENS:  # absent: v3's 64, so that v3 retrains byte for byte
+                meta["embedder"]["max_tokens"] = self.embedder.max_tokens
             (folder / "embedder.npy").write_bytes(reduction)
         (folder / "model.pkl").write_bytes(blob)
         (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -127,7 +128,7 @@ def _load_embedder(folder: Path, meta: dict) -> LineEmbedder | None:
     if hashlib.sha256(blob).hexdigest() != info.get("sha256"):
         raise ConfigError(f"line model in {folder}: embedder.npy is missing or does not match meta.json")
     array = np.load(io.BytesIO(blob))
-    return LineEmbedder(info["encoder"], array[1:], array[0])
+    return LineEmbedder(info["encoder"], array[1:], array[0], int(info.get("max_tokens", MAX_TOKENS)))
 
 
 @cache

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from pipeline.ingest.decode import decode_bytes
+from pipeline.ingest.line_embeddings import MAX_TOKENS
 from pipeline.ingest.line_features import page_features
 from pipeline.ingest.line_model import CLASSES, LineModel
 from pipeline.ingest.text import RuleVerdicts, rule_verdicts
@@ -38,8 +39,8 @@ class LabelledPage:
     labels: np.ndarray
     gold: dict
     """The labels file: `headings`, `paragraphs` (and for gold pages `body_text`)."""
-    embeddings: np.ndarray | None = None
-    """Its lines' sentence embeddings, computed on first use (`page_embeddings`)."""
+    embeddings: dict[int, np.ndarray] | None = None
+    """Its lines' sentence embeddings by tokens read, computed on first use (`page_embeddings`)."""
 
     @property
     def body_text(self) -> str:
@@ -211,25 +212,32 @@ def page_weights(
     return np.concatenate(weights) if weights else np.zeros(0)
 
 
-def page_embeddings(page: LabelledPage) -> np.ndarray:
-    """The page's line embeddings (`line_embeddings.embed_lines`), computed once and kept on the page."""
+def page_embeddings(page: LabelledPage, max_tokens: int = MAX_TOKENS) -> np.ndarray:
+    """The page's line embeddings from their first `max_tokens` tokens (`line_embeddings.embed_lines`),
+    computed once and kept on the page."""
     if getattr(page, "embeddings", None) is None:
+        page.embeddings = {}
+    if max_tokens not in page.embeddings:
         from pipeline.ingest.line_embeddings import embed_lines
 
-        page.embeddings = embed_lines([line.text for line in page.verdicts.lines])
-    return page.embeddings
+        page.embeddings[max_tokens] = embed_lines([line.text for line in page.verdicts.lines],
+                                                  max_tokens=max_tokens)
+    return page.embeddings[max_tokens]
 
 
 def model_features(model: LineModel, page: LabelledPage) -> np.ndarray:
     """A labelled page's feature rows for `model`, from its kept shape features and line embeddings."""
-    embeddings = page_embeddings(page) if model.embedder is not None else None
+    embedder = model.embedder
+    embeddings = page_embeddings(page, embedder.max_tokens) if embedder is not None else None
     return model.features_of(page.verdicts, embeddings, rows=page.features)
 
 
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
-                   heading_weight: float = 5.0, embedding_dims: int = 0, **params) -> LineModel:
+                   heading_weight: float = 5.0, embedding_dims: int = 0, embedding_tokens: int = MAX_TOKENS,
+                   **params) -> LineModel:
     """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM); with
-    `embedding_dims`, line-embedding features too (principal components fitted on these pages' lines)."""
+    `embedding_dims`, line-embedding features too (principal components fitted on these pages' lines,
+    each embedded from its first `embedding_tokens` tokens)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from pipeline.ingest.line_embeddings import LineEmbedder
@@ -238,13 +246,15 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
     pages = [p for p in pages if len(p.labels)]
     embedder = None
     if embedding_dims:
-        embedder = LineEmbedder.fit(np.concatenate([page_embeddings(p) for p in pages]), embedding_dims,
-                                    seed=seed)
+        embedder = LineEmbedder.fit(np.concatenate([page_embeddings(p, embedding_tokens) for p in pages]),
+                                    embedding_dims, seed=seed, max_tokens=embedding_tokens)
     settings = {"max_iter": 300, "learning_rate": 0.08, "max_leaf_nodes": 31, "min_samples_leaf": 20,
                 "l2_regularization": 1.0, **params}
     meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight,
             "pages": len(pages), "lines": int(sum(len(p.labels) for p in pages)),
             "sites": len({p.site for p in pages}), "embedding_dims": embedding_dims}
+    if embedding_dims and embedding_tokens != MAX_TOKENS:
+        meta["embedding_tokens"] = embedding_tokens
     names = feature_names() + (embedder.names() if embedder else [])
     model = LineModel(HistGradientBoostingClassifier(random_state=seed, **settings), names, meta, embedder)
     model.estimator.fit(np.concatenate([model_features(model, p) for p in pages]),
