@@ -16,17 +16,13 @@ import pickle
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pipeline.errors import ConfigError
-from pipeline.ingest.line_embeddings import MAX_TOKENS
+from pipeline.ingest.line_embeddings import MAX_TOKENS, LineEmbedder
 from pipeline.ingest.parsed import Parsed
 from pipeline.ingest.text import RuleVerdicts, parsed_from_labels, rule_verdicts
-
-if TYPE_CHECKING:
-    from pipeline.ingest.line_embeddings import LineEmbedder
 
 CLASSES = ("other", "paragraph", "heading")
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "line_model"
@@ -121,8 +117,6 @@ def _load_embedder(folder: Path, meta: dict) -> LineEmbedder | None:
     info = meta.get("embedder")
     if not info:
         return None
-    from pipeline.ingest.line_embeddings import LineEmbedder
-
     path = folder / "embedder.npy"
     blob = path.read_bytes() if path.exists() else b""
     if hashlib.sha256(blob).hexdigest() != info.get("sha256"):
