@@ -34,6 +34,7 @@ from pipeline.ingest.line_training import (  # noqa: E402
     load_folder,
     load_review,
     model_features,
+    page_embeddings,
     page_groups,
     site_name,
 )
@@ -72,6 +73,20 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
             if f == k:
                 probabilities[page.id] = model.predict_proba(model_features(model, page))
     return probabilities
+
+
+def cached_embeddings(pages: list[LabelledPage], cache: Path | None, tokens: int) -> None:
+    """The pages' line embeddings from `tokens` tokens a line, kept beside the page cache
+    (`<cache>.emb<tokens>.pkl`) so that a rerun skips the encoder; made and written when missing."""
+    if cache is None:
+        return
+    path = cache.with_name(f"{cache.stem}.emb{tokens}.pkl")
+    stored = pickle.loads(path.read_bytes()) if path.exists() else {}
+    for page in pages:
+        if page.id in stored:
+            page.embeddings = {**(page.embeddings or {}), tokens: stored[page.id]}
+    if any(page.id not in stored for page in pages):
+        path.write_bytes(pickle.dumps({page.id: page_embeddings(page, tokens) for page in pages}))
 
 
 def extra_pages(folder: Path | None, pages: list[LabelledPage]) -> list[LabelledPage]:
@@ -227,6 +242,8 @@ def main() -> None:
     if args.probabilities and args.probabilities.exists():
         probabilities = pickle.loads(args.probabilities.read_bytes())
     else:
+        if args.embedding_dims:
+            cached_embeddings(pages, args.cache, args.embedding_tokens)
         probabilities = out_of_fold_probabilities(pages, fold, args, extra_pages(args.extra, pages))
         if args.probabilities:
             args.probabilities.write_bytes(pickle.dumps(probabilities))
