@@ -26,6 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import page_figures, parse_with  # noqa: E402
 
+from pipeline.ingest.line_embeddings import MAX_TOKENS  # noqa: E402
 from pipeline.ingest.line_model import DecisionRule, learned_labels  # noqa: E402
 from pipeline.ingest.line_training import (  # noqa: E402
     LabelledPage,
@@ -203,7 +204,7 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=300)
     parser.add_argument("--embedding-dims", type=int, default=0,
                         help="line-embedding features (line_embeddings.py): principal components; 0: none")
-    parser.add_argument("--embedding-tokens", type=int, default=64,
+    parser.add_argument("--embedding-tokens", type=int, default=MAX_TOKENS,
                         help="tokens of a line the encoder reads (v3: 64)")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,

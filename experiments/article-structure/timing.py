@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from pipeline.config import IngestConfig
-from pipeline.ingest import RawDoc, parse
+from pipeline.ingest import parse, read_document
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
 
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--mlflow", action="store_true", help="log the figures to ./mlflow.db")
     args = parser.parse_args()
     paths = sorted((SHARED / "dev").glob("*.txt")) + sorted((SHARED / "silver").glob("*.txt"))[: args.silver]
-    docs = [RawDoc(p.stem, p.read_text(encoding="utf-8", errors="replace"), "text", str(p)) for p in paths]
+    docs = [read_document(path, IngestConfig(), "text") for path in paths]
     lines = statistics.mean(doc.text.count("\n") + 1 for doc in docs)
     print(f"{len(docs)} pages, {lines:.0f} lines on average; CPU: {cpu_flags()}")
     seconds = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import sklearn
 
+from pipeline.ingest.line_embeddings import MAX_TOKENS
 from pipeline.ingest.line_model import MODELS_DIR
 from pipeline.ingest.line_training import fit_line_model, load_folder, load_review
 
@@ -35,7 +36,7 @@ def main() -> None:
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
     parser.add_argument("--embedding-dims", type=int, default=32,
                         help="line-embedding principal components (0: shape features only, as v1/v2)")
-    parser.add_argument("--embedding-tokens", type=int, default=64,
+    parser.add_argument("--embedding-tokens", type=int, default=MAX_TOKENS,
                         help="tokens of a line the encoder reads")
     parser.add_argument("--decision", type=Path, default=DECISION_FILE,
                         help="the decision rule (cv.py --search writes decision.json)")

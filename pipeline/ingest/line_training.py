@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from pipeline.ingest.decode import decode_bytes
-from pipeline.ingest.line_embeddings import MAX_TOKENS
+from pipeline.ingest.line_embeddings import MAX_TOKENS, LineEmbedder, embed_lines
 from pipeline.ingest.line_features import page_features
 from pipeline.ingest.line_model import CLASSES, LineModel
 from pipeline.ingest.text import RuleVerdicts, rule_verdicts
@@ -218,8 +218,6 @@ def page_embeddings(page: LabelledPage, max_tokens: int = MAX_TOKENS) -> np.ndar
     if getattr(page, "embeddings", None) is None:
         page.embeddings = {}
     if max_tokens not in page.embeddings:
-        from pipeline.ingest.line_embeddings import embed_lines
-
         page.embeddings[max_tokens] = embed_lines([line.text for line in page.verdicts.lines],
                                                   max_tokens=max_tokens)
     return page.embeddings[max_tokens]
@@ -240,7 +238,6 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
     each embedded from its first `embedding_tokens` tokens)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from pipeline.ingest.line_embeddings import LineEmbedder
     from pipeline.ingest.line_features import feature_names
 
     pages = [p for p in pages if len(p.labels)]
@@ -253,8 +250,6 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
     meta = {"params": settings, "seed": seed, "gold_weight": gold_weight, "heading_weight": heading_weight,
             "pages": len(pages), "lines": int(sum(len(p.labels) for p in pages)),
             "sites": len({p.site for p in pages}), "embedding_dims": embedding_dims}
-    if embedding_dims and embedding_tokens != MAX_TOKENS:
-        meta["embedding_tokens"] = embedding_tokens
     names = feature_names() + (embedder.names() if embedder else [])
     model = LineModel(HistGradientBoostingClassifier(random_state=seed, **settings), names, meta, embedder)
     model.estimator.fit(np.concatenate([model_features(model, p) for p in pages]),
