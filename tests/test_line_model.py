@@ -1,4 +1,4 @@
-"""The learned line model for plain text (`learned.v1` ... `learned.v3`): shipped, loaded, trained,
+"""The learned line model for plain text (`learned.v1` ... `learned.v4`): shipped, loaded, trained,
 and chosen by name.
 
 Pages here are synthetic ones the tests write; one test reads the real dev pages in ../shared/articles
@@ -17,14 +17,19 @@ import pytest
 from pipeline.config import IngestConfig
 from pipeline.errors import ConfigError
 from pipeline.ingest import RawDoc, parse
+from pipeline.ingest.line_decoding import SequenceDecoder
 from pipeline.ingest.line_embeddings import embed_lines
-from pipeline.ingest.line_features import feature_names
+from pipeline.ingest.line_features import RULE_DERIVED, feature_names
 from pipeline.ingest.line_model import (
     CLASSES,
     MODELS_DIR,
     DecisionRule,
     LineModel,
+    RulesFreeBlend,
+    decoded_labels,
     label_lines,
+    learned_labels,
+    parse_plain_text_learned,
     shipped_model,
 )
 from pipeline.ingest.line_training import (
@@ -44,12 +49,13 @@ def _parse(text: str, parser: str = "learned"):
     return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
 
 
-@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4"])
 def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     model = shipped_model(version)
     embedded = model.embedder.names() if model.embedder else []
     assert model.feature_names == feature_names() + embedded
-    assert (version == "v3") == bool(embedded)
+    assert (version in ("v3", "v4")) == bool(embedded)
+    assert (version == "v4") == isinstance(model.estimator, RulesFreeBlend) == (model.decoder is not None)
     if embedded:  # v3's meta.json names no token budget: it reads a line's first 64 tokens
         assert model.embedder.max_tokens == 64
     assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
@@ -84,9 +90,9 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
 
 def test_v2_takes_its_sub_headings_from_the_rules_and_v1_keeps_its_own_reading() -> None:
     """learned.v2 lets the model decide paragraphs against boilerplate but never add or drop a
-    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v3."""
+    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v4."""
     assert IngestConfig().text_parser == "learned"
-    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v3").blocks
+    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v4").blocks
     v1, v2 = shipped_model("v1").decision, shipped_model("v2").decision
     assert v2.add_heading > 1.0 and v2.keep_heading == 0.0
     assert v1.add_heading < 1.0 and v1.keep_heading > 0.0
@@ -109,7 +115,7 @@ def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_pat
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
-                                          r"learned\.v1, learned\.v2, learned\.v3, rules\.v1"):
+                                          r"learned\.v1, learned\.v2, learned\.v3, learned\.v4, rules\.v1"):
         load_config(config)
 
 
@@ -194,6 +200,37 @@ def test_a_model_reads_as_many_tokens_of_a_line_as_it_was_trained_on(tmp_path: P
     assert not np.allclose(*embed_lines([first, second], max_tokens=64))
     rows = loaded.features_of(pages[1].verdicts)
     assert np.allclose(loaded.predict_proba(rows), model.predict_proba(model.features_of(pages[1].verdicts)))
+
+
+def test_a_blended_model_with_a_decoder_trains_round_trips_and_parses_by_decoding(tmp_path: Path) -> None:
+    """v4's make: a second model without the rules' features blended in, and a sequence decoder
+    counted on the training pages; the parser labels the page by decoding, not line by line."""
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = load_folder(tmp_path, "silver")
+    model = fit_line_model(pages, max_iter=20, min_samples_leaf=2, rules_free_weight=0.5)
+    blend = model.estimator
+    assert isinstance(blend, RulesFreeBlend) and blend.weight == 0.5
+    assert [model.feature_names[i] for i in blend.columns] == [
+        name for name in feature_names() if name not in RULE_DERIVED]
+    assert "rule_paragraph" not in [model.feature_names[i] for i in blend.columns]
+    rows = pages[1].features
+    assert np.allclose(model.predict_proba(rows), 0.5 * blend.full.predict_proba(rows)
+                       + 0.5 * blend.rules_free.predict_proba(rows[:, blend.columns]))
+    decoder = SequenceDecoder.fit([p.labels for p in pages], "page", dropped_penalty=4.0)
+    model.meta["decoder"] = decoder.as_dict()
+    model.save(tmp_path / "model")
+    loaded = LineModel.load(tmp_path / "model")
+    assert loaded.decoder == decoder and loaded.meta["rules_free_weight"] == 0.5
+    assert np.allclose(loaded.predict_proba(rows), model.predict_proba(rows))
+    verdicts = pages[1].verdicts
+    probabilities = loaded.predict_proba(loaded.features_of(verdicts))
+    parsed = parse_plain_text_learned(pages[1].text, model=loaded)
+    decoded = learned_labels(verdicts, probabilities, loaded.decision, loaded.decoder)
+    assert decoded == decoded_labels(verdicts, probabilities, decoder)
+    assert [b.text for b in parsed.blocks if b.kind == "heading"] == [
+        line.text for line, label in zip(verdicts.lines, decoded, strict=True) if label == "heading"
+    ] == ["A narrow vote", "What happens next"]
 
 
 def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) -> None:

@@ -4,9 +4,11 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 ../shared/articles/silver and ../shared/articles/dev; the figures that judge it come from cv.py
 (site-grouped cross-validation), not from these pages.
 
-Usage: python experiments/article-structure/train.py [--version v3] [--seed 0]
-    v3: --labels reviewed --embedding-dims 32 --embedding-tokens 64 (the defaults, decision.json)
-    v2: --labels silver --embedding-dims 0 (and its decision.json of the time)
+Usage: python experiments/article-structure/train.py [--version v4] [--seed 0]
+    v4: --rules-free-weight 0.25 --decoder decoder.json (the defaults; reviewed labels, 32 embedding
+        dimensions from 64 tokens, decision.json for the text of headings_only decoders)
+    v3: --version v3 --rules-free-weight 0 --decoder none
+    v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --decoder none (and its decision.json)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import sklearn
 
+from pipeline.ingest.line_decoding import SequenceDecoder
 from pipeline.ingest.line_embeddings import MAX_TOKENS
 from pipeline.ingest.line_model import MODELS_DIR
 from pipeline.ingest.line_training import fit_line_model, load_folder, load_review
@@ -26,11 +29,13 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
 #: The decision rule cv.py --search chose on the site-grouped cross-validation.
 DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
+#: The sequence decoder's settings cv.py --decoder page --search chose (its counts come from the pages).
+DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default="v3")
+    parser.add_argument("--version", default="v4")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", choices=("reviewed", "silver"), default="reviewed",
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
@@ -40,13 +45,23 @@ def main() -> None:
                         help="tokens of a line the encoder reads")
     parser.add_argument("--decision", type=Path, default=DECISION_FILE,
                         help="the decision rule (cv.py --search writes decision.json)")
+    parser.add_argument("--rules-free-weight", type=float, default=0.25,
+                        help="share of a second line model that does not read the rules' verdicts "
+                             "(v4; 0: none)")
+    parser.add_argument("--decoder", default=str(DECODER_FILE),
+                        help="the sequence decoder's settings (cv.py --decoder page --search writes "
+                             "decoder.json); 'none': label line by line (v1-v3)")
     args = parser.parse_args()
     start = time.perf_counter()
     review = load_review(REVIEW_FILE) if args.labels == "reviewed" else None
     pages = load_folder(SHARED / "silver", "silver", review=review) + load_folder(SHARED / "dev", "gold")
     model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims,
-                           embedding_tokens=args.embedding_tokens)
+                           embedding_tokens=args.embedding_tokens, rules_free_weight=args.rules_free_weight)
     decision = json.loads(args.decision.read_text(encoding="utf-8"))
+    if args.decoder != "none":
+        settings = json.loads(Path(args.decoder).read_text(encoding="utf-8"))
+        decoder = SequenceDecoder.fit([p.labels for p in pages], settings.pop("shape", "page"), **settings)
+        model.meta["decoder"] = decoder.as_dict()
     model.meta.update({
         "decision": decision,
         "version": args.version,
@@ -54,7 +69,9 @@ def main() -> None:
         "sklearn": sklearn.__version__,
         "command": "python experiments/article-structure/train.py "
                    f"--version {args.version} --seed {args.seed} --labels {args.labels} "
-                   f"--embedding-dims {args.embedding_dims} --embedding-tokens {args.embedding_tokens}",
+                   f"--embedding-dims {args.embedding_dims} --embedding-tokens {args.embedding_tokens}"
+                   + (f" --rules-free-weight {args.rules_free_weight}" if args.rules_free_weight else "")
+                   + (f" --decoder {Path(args.decoder).name}" if args.decoder != "none" else ""),
     })
     out = MODELS_DIR / args.version
     model.save(out)

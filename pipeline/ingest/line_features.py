@@ -170,6 +170,23 @@ def page_features(verdicts: RuleVerdicts) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32)
 
 
+#: Features read off the rules' body region and verdicts (the rest are the line's own shape, place and
+#: wording): a line model without them (`rules_free_columns`) judges a line as if the rules had not run.
+RULE_DERIVED = frozenset({
+    "in_body", "before_body", "after_body", "to_body_start", "to_body_end", "from_paragraph_above",
+    "to_paragraph_below", "page_rule_headings", "page_rule_paragraphs", "between_paragraphs",
+    "same_style_between_paragraphs",
+    *(f"rule_{label}" for label in (*RULE_LABELS, "other")),
+    *(f"n{offset:+d}_{name}" for offset in NEIGHBOURS
+      for name in ("rule_paragraph", "rule_heading", "rule_dropped")),
+})
+
+
+def rules_free_columns(names: list[str]) -> list[int]:
+    """The columns of a feature row (`names`) that do not read the rules' body region or verdicts."""
+    return [i for i, name in enumerate(names) if name not in RULE_DERIVED]
+
+
 def feature_names() -> list[str]:
     """Names of the columns of `page_features`, in order."""
     shape = ["log_words", "log_chars", "ends_sentence", "ends_question", "ends_colon", "ends_comma",

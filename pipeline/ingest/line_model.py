@@ -14,12 +14,13 @@ import io
 import json
 import pickle
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
 
 from pipeline.errors import ConfigError
+from pipeline.ingest.line_decoding import SequenceDecoder
 from pipeline.ingest.line_embeddings import MAX_TOKENS, LineEmbedder
 from pipeline.ingest.parsed import Parsed
 from pipeline.ingest.text import RuleVerdicts, parsed_from_labels, rule_verdicts
@@ -28,6 +29,8 @@ CLASSES = ("other", "paragraph", "heading")
 MODELS_DIR = Path(__file__).resolve().parents[1] / "data" / "line_model"
 #: Most lines (pictures, credits) between a heading and the paragraph under it.
 HEADING_GAP_LINES = 3
+#: The rules' labels for a line dropped by its own words or its neighbours (not by its place on the page).
+DROPPED_BY_WORDS = frozenset({"caption", "credit", "byline", "date", "share", "newsletter"})
 #: Fewer words than this, not prose, dropped by the rules: text only between text (`_drop_added_stubs`).
 STUB_WORDS = 5
 
@@ -46,6 +49,12 @@ class LineModel:
     def decision(self) -> DecisionRule:
         """The decision rule chosen for this model (in `meta`), else the plain argmax-like default."""
         return DecisionRule(**self.meta.get("decision", {}))
+
+    @cached_property
+    def decoder(self) -> SequenceDecoder | None:
+        """The page-sequence decoder (v4, in `meta`), or none: the decision rule labels line by line."""
+        data = self.meta.get("decoder")
+        return SequenceDecoder.from_dict(data) if data else None
 
     def features_of(self, verdicts: RuleVerdicts, embeddings: np.ndarray | None = None,
                     rows: np.ndarray | None = None) -> np.ndarray:
@@ -103,6 +112,25 @@ class LineModel:
             raise ConfigError(f"line model in {folder} was trained on other features than this code "
                               "computes: retrain it with python experiments/article-structure/train.py")
         return cls(pickle.loads(blob), meta["feature_names"], meta, embedder)
+
+
+@dataclass
+class RulesFreeBlend:
+    """Two classifiers over the same feature rows, their probabilities blended (v4): one reads every
+    feature, the other only the columns that do not come from the rules' body region and verdicts
+    (`line_features.rules_free_columns`), so that a page whose body the rules misplace (a list-bodied
+    page, a table) still gets its lines judged on their own shape and wording."""
+
+    full: object
+    rules_free: object
+    columns: list[int]
+    """The rules-free classifier's columns of a feature row."""
+    weight: float
+    """The rules-free classifier's share of the blended probabilities."""
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        return ((1.0 - self.weight) * self.full.predict_proba(features)
+                + self.weight * self.rules_free.predict_proba(features[:, self.columns]))
 
 
 def _embedder_bytes(embedder: LineEmbedder) -> bytes:
@@ -222,6 +250,36 @@ def label_lines(
             label = "other"  # a credit, byline, share bar ... by its own words: never a heading
         labels.append(label)
     _drop_added_stubs(verdicts, labels, runs=decision.stub_runs >= 0.5)
+    return _settle(verdicts, labels, probabilities, decision.lone_heading)
+
+
+def decoded_labels(verdicts: RuleVerdicts, probabilities: np.ndarray, decoder: SequenceDecoder) -> list[str]:
+    """One label a line: the rules' title and standfirst; else the class the decoder finds for the
+    line within the whole page's sequence (`line_decoding.py`), then made coherent as `label_lines`
+    does (short lines the rules dropped are text only between text, as v2's `stub_runs`). A line the
+    rules drop by its own words (a credit, a share bar) is never a heading, and pays the decoder's
+    `dropped_penalty` to be text."""
+    dropped = [rule in DROPPED_BY_WORDS or reason is not None
+               for rule, reason in zip(verdicts.labels, verdicts.line_reasons, strict=True)]
+    classes = decoder.decode(probabilities, np.asarray(dropped, dtype=bool))
+    p_heading = probabilities[:, CLASSES.index("heading")] if len(probabilities) else probabilities
+    labels: list[str] = []
+    for i, rule in enumerate(verdicts.labels):
+        if rule in ("title", "standfirst"):
+            labels.append(rule)
+            continue
+        decoded = CLASSES[classes[i]]
+        dropped_by_its_words = verdicts.line_reasons[i] is not None
+        is_heading = decoded == "heading" and not dropped_by_its_words and p_heading[i] >= decoder.min_heading
+        labels.append("heading" if is_heading else "other" if decoded == "heading" else decoded)
+    _drop_added_stubs(verdicts, labels, runs=True)
+    return _settle(verdicts, labels, probabilities, decoder.lone_heading)
+
+
+def _settle(verdicts: RuleVerdicts, labels: list[str], probabilities: np.ndarray,
+            lone_heading: float) -> list[str]:
+    """A heading needs a paragraph under it (within `HEADING_GAP_LINES` lines); a page's only heading
+    needs `lone_heading`; `other` lines get the rules' reason, else `chrome` or `related` by place."""
     paragraphs = [i for i, label in enumerate(labels) if label == "paragraph"]
     first = paragraphs[0] if paragraphs else len(labels)
     for i, label in enumerate(labels):
@@ -231,7 +289,7 @@ def label_lines(
         if "paragraph" not in below:
             labels[i] = "other"
     headings = [i for i, label in enumerate(labels) if label == "heading"]
-    if len(headings) == 1 and probabilities[headings[0], CLASSES.index("heading")] < decision.lone_heading:
+    if len(headings) == 1 and probabilities[headings[0], CLASSES.index("heading")] < lone_heading:
         labels[headings[0]] = "other"
     for i, label in enumerate(labels):
         if label == "other":
@@ -255,13 +313,19 @@ def parse_plain_text_learned(
     if not drop_boilerplate or not verdicts.lines:
         return parsed_from_labels(verdicts.lines, verdicts.labels)
     model = model or shipped_model()
-    labels = learned_labels(verdicts, model.predict_proba(model.features_of(verdicts)), model.decision)
+    labels = learned_labels(verdicts, model.predict_proba(model.features_of(verdicts)), model.decision,
+                            model.decoder)
     return parsed_from_labels(verdicts.lines, labels)
 
 
 def learned_labels(
-    verdicts: RuleVerdicts, probabilities: np.ndarray, decision: DecisionRule | None
+    verdicts: RuleVerdicts, probabilities: np.ndarray, decision: DecisionRule | None,
+    decoder: SequenceDecoder | None = None,
 ) -> list[str]:
-    """`label_lines`, or the rules' own labels where the model finds no text (the better guess then)."""
-    labels = label_lines(verdicts, probabilities, decision)
+    """`decoded_labels` with a decoder (v4), else `label_lines`; the rules' own labels where the
+    model finds no text (the better guess then)."""
+    if decoder is not None:
+        labels = decoded_labels(verdicts, probabilities, decoder)
+    else:
+        labels = label_lines(verdicts, probabilities, decision)
     return labels if "paragraph" in labels else verdicts.labels

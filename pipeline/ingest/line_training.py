@@ -20,7 +20,7 @@ import numpy as np
 from pipeline.ingest.decode import decode_bytes
 from pipeline.ingest.line_embeddings import MAX_TOKENS, LineEmbedder, embed_lines
 from pipeline.ingest.line_features import page_features
-from pipeline.ingest.line_model import CLASSES, LineModel
+from pipeline.ingest.line_model import CLASSES, LineModel, RulesFreeBlend
 from pipeline.ingest.text import RuleVerdicts, rule_verdicts
 
 
@@ -232,13 +232,14 @@ def model_features(model: LineModel, page: LabelledPage) -> np.ndarray:
 
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
                    heading_weight: float = 5.0, embedding_dims: int = 0, embedding_tokens: int = MAX_TOKENS,
-                   **params) -> LineModel:
+                   rules_free_weight: float = 0.0, **params) -> LineModel:
     """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM); with
     `embedding_dims`, line-embedding features too (principal components fitted on these pages' lines,
-    each embedded from its first `embedding_tokens` tokens)."""
+    each embedded from its first `embedding_tokens` tokens); with `rules_free_weight`, blended with a
+    second model that does not read the rules' verdicts (`RulesFreeBlend`, v4)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from pipeline.ingest.line_features import feature_names
+    from pipeline.ingest.line_features import feature_names, rules_free_columns
 
     pages = [p for p in pages if len(p.labels)]
     embedder = None
@@ -252,7 +253,14 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
             "sites": len({p.site for p in pages}), "embedding_dims": embedding_dims}
     names = feature_names() + (embedder.names() if embedder else [])
     model = LineModel(HistGradientBoostingClassifier(random_state=seed, **settings), names, meta, embedder)
-    model.estimator.fit(np.concatenate([model_features(model, p) for p in pages]),
-                        np.concatenate([p.labels for p in pages]),
-                        sample_weight=page_weights(pages, gold_weight, heading_weight))
+    features = np.concatenate([model_features(model, p) for p in pages])
+    labels = np.concatenate([p.labels for p in pages])
+    weights = page_weights(pages, gold_weight, heading_weight)
+    model.estimator.fit(features, labels, sample_weight=weights)
+    if rules_free_weight:
+        columns = rules_free_columns(names)
+        rules_free = HistGradientBoostingClassifier(random_state=seed, **settings)
+        rules_free.fit(features[:, columns], labels, sample_weight=weights)
+        model.estimator = RulesFreeBlend(model.estimator, rules_free, columns, rules_free_weight)
+        meta["rules_free_weight"] = rules_free_weight
     return model

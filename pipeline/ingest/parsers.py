@@ -1,4 +1,4 @@
-"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1`, `learned.v2`, `learned.v3`):
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1` ... `learned.v4`):
 `ingest.text_parser` picks one.
 
 Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
@@ -56,3 +56,11 @@ def _learned_v3(text: str, config: IngestConfig) -> Parsed:
     """v2's reading with a line model that also reads each line's wording (a sentence embedding per
     line, `line_embeddings.py`), trained on reviewed silver headings; it may add and drop sub-headings."""
     return _learned(text, config, "v3")
+
+
+@TEXT_PARSERS.register("learned.v4")
+def _learned_v4(text: str, config: IngestConfig) -> Parsed:
+    """v3's line model blended with one that does not read the rules' verdicts, its probabilities
+    decoded as one sequence over the page's shape (chrome, article, related: `line_decoding.py`)
+    instead of line by line."""
+    return _learned(text, config, "v4")
