@@ -258,7 +258,8 @@ def decoded_labels(verdicts: RuleVerdicts, probabilities: np.ndarray, decoder: S
     line within the whole page's sequence (`line_decoding.py`), then made coherent as `label_lines`
     does (short lines the rules dropped are text only between text, as v2's `stub_runs`). A line the
     rules drop by its own words (a credit, a share bar) is never a heading, and pays the decoder's
-    `dropped_penalty` to be text."""
+    `dropped_penalty` to be text; a decoded heading below `min_heading` is a paragraph where the rules
+    took it for text, else dropped."""
     dropped = [rule in DROPPED_BY_WORDS or reason is not None
                for rule, reason in zip(verdicts.labels, verdicts.line_reasons, strict=True)]
     classes = decoder.decode(probabilities, np.asarray(dropped, dtype=bool))
@@ -269,9 +270,10 @@ def decoded_labels(verdicts: RuleVerdicts, probabilities: np.ndarray, decoder: S
             labels.append(rule)
             continue
         decoded = CLASSES[classes[i]]
-        dropped_by_its_words = verdicts.line_reasons[i] is not None
-        is_heading = decoded == "heading" and not dropped_by_its_words and p_heading[i] >= decoder.min_heading
-        labels.append("heading" if is_heading else "other" if decoded == "heading" else decoded)
+        rejected = verdicts.line_reasons[i] is not None or p_heading[i] < decoder.min_heading
+        if decoded == "heading" and rejected:  # the rules' text stays text
+            decoded = "paragraph" if rule in ("heading", "paragraph") else "other"
+        labels.append(decoded)
     _drop_added_stubs(verdicts, labels, runs=True)
     return _settle(verdicts, labels, probabilities, decoder.lone_heading)
 
