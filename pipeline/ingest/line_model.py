@@ -1,10 +1,13 @@
 """The learned line model for plain text: every line of a page labelled heading, paragraph or other.
 
 The rules of `text.py` run first (their title, standfirst, body region and verdicts are features);
-a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then labels
-each line from its features (`line_features.py`). The model that ships lies in
-`pipeline/data/line_model/<version>/` (`model.pkl` and `meta.json`), written by
-`python experiments/article-structure/train.py`; it loads in a few milliseconds, needs no network.
+a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then gives
+each line class probabilities from its features (`line_features.py`; v4 blends in a second model
+that does not read the rules, `RulesFreeBlend`). A decision rule turns them into labels line by line
+(v1-v3, `label_lines`), or a decoder reads the page as one sequence (v4, `decoded_labels`,
+`line_decoding.py`). The model that ships lies in `pipeline/data/line_model/<version>/` (`model.pkl`
+and `meta.json`), written by `python experiments/article-structure/train.py`; it loads in well under a
+second and needs no network.
 """
 
 from __future__ import annotations
