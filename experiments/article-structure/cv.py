@@ -229,16 +229,15 @@ def fold_decoders(pages: list[LabelledPage], fold: list[int], shape: str, settin
 
 
 def search_decoder(pages: list[LabelledPage], fold: list[int], probabilities: dict[str, np.ndarray],
-                   decoders: dict[int, SequenceDecoder], decision: DecisionRule,
-                   verbose: bool = True, goal: str = "balanced") -> dict[str, float]:
-    """The decoder settings (`DECODER_GRID`) with the best `objective` on the out-of-fold probabilities
-    (`decision`: the line-by-line rule, which the decoder's labels do not read)."""
+                   decoders: dict[int, SequenceDecoder], verbose: bool = True,
+                   goal: str = "balanced") -> dict[str, float]:
+    """The decoder settings (`DECODER_GRID`) with the best `objective` on the out-of-fold probabilities."""
     grid = itertools.product(*DECODER_GRID.values())
     candidates = (dict(zip(DECODER_GRID, values, strict=True)) for values in grid)
 
     def value_of(settings: dict) -> float:
         mine = {k: d.with_settings(**settings) for k, d in decoders.items()}
-        return objective(score_pages(pages, fold, probabilities, decision, METHODS[goal], mine), goal)
+        return objective(score_pages(pages, fold, probabilities, DecisionRule(), METHODS[goal], mine), goal)
 
     best = best_of(candidates, value_of, verbose)
     if best is None:
@@ -247,24 +246,24 @@ def search_decoder(pages: list[LabelledPage], fold: list[int], probabilities: di
 
 
 def nested_decoder_rows(pages: list[LabelledPage], fold: list[int], probabilities: dict[str, np.ndarray],
-                        shape: str, decision: DecisionRule, goal: str = "balanced",
+                        decoders: dict[int, SequenceDecoder], goal: str = "balanced",
                         also: list[LabelledPage] = ()) -> tuple[list[dict], list[dict]]:
     """Rows of the decoded parser where each fold's decoder settings are chosen on the other folds,
     with transitions never counted on the fold scored (and `also`'s rows, as `nested_rows`)."""
     rows, also_rows = [], []
+    shape = next(iter(decoders.values())).shape
     for k in sorted(set(fold)):
         others = [(p, f) for p, f in zip(pages, fold, strict=True) if f != k]
         inner = fold_decoders(pages, fold, shape, leave_out=k)
         settings = search_decoder([p for p, _ in others], [f for _, f in others], probabilities,
-                                  {j: d for j, d in inner.items() if j != k}, decision, verbose=False,
-                                  goal=goal)
+                                  {j: d for j, d in inner.items() if j != k}, verbose=False, goal=goal)
         print(f"  fold {k}: {settings}", flush=True)
-        decoder = fold_decoders(pages, fold, shape, settings)[k]
+        decoder = {k: decoders[k].with_settings(**settings)}  # transitions counted on the other folds
         mine = [p for p, f in zip(pages, fold, strict=True) if f == k]
-        rows += score_pages(mine, [k] * len(mine), probabilities, decision, ("learned",), {k: decoder})
         theirs = [p for p, f in zip(also, fold, strict=True) if f == k] if also else []
-        also_rows += score_pages(theirs, [k] * len(theirs), probabilities, decision, ("learned",),
-                                 {k: decoder})
+        for scored, out in ((mine, rows), (theirs, also_rows)):
+            out += score_pages(scored, [k] * len(scored), probabilities, DecisionRule(), ("learned",),
+                               decoder)
     return rows, also_rows
 
 
@@ -364,8 +363,7 @@ def main() -> None:
         print("\nnested: each fold's decision rule or decoder settings chosen on the other folds", flush=True)
         also = raw_pages if args.labels == "reviewed" else []
         if decoders:
-            nested, raw = nested_decoder_rows(pages, fold, probabilities, args.decoder, decision,
-                                              args.objective, also)
+            nested, raw = nested_decoder_rows(pages, fold, probabilities, decoders, args.objective, also)
         else:
             nested, raw = nested_rows(pages, fold, probabilities, args.folds, args.objective, also)
         for label, mine in (("", nested), (" (raw silver labels)", raw)):
@@ -384,10 +382,9 @@ def choose_labeller(pages: list[LabelledPage], fold: list[int], probabilities: d
     """The decision rule (line by line), or with `--decoder` each fold's sequence decoder: searched
     (and written to decision.json / decoder.json), given, or read from those files."""
     if args.decoder != "none":
-        decision = DecisionRule(**json.loads(DECISION_FILE.read_text(encoding="utf-8")))
         decoders = fold_decoders(pages, fold, args.decoder)
         if args.search:
-            settings = search_decoder(pages, fold, probabilities, decoders, decision, goal=args.objective)
+            settings = search_decoder(pages, fold, probabilities, decoders, goal=args.objective)
             if not settings:
                 raise SystemExit(f"no decoder setting meets the objective: {DECODER_FILE} left as it was")
             DECODER_FILE.write_text(json.dumps({"shape": args.decoder, **settings}, indent=2) + "\n",
@@ -398,8 +395,8 @@ def choose_labeller(pages: list[LabelledPage], fold: list[int], probabilities: d
         else:
             settings = json.loads(DECODER_FILE.read_text(encoding="utf-8"))
             settings.pop("shape", None)
-        print(f"decoder ({args.decoder}): {settings}; text by the decision rule {decision.as_dict()}")
-        return decision, {k: d.with_settings(**settings) for k, d in decoders.items()}
+        print(f"decoder ({args.decoder}): {settings}")
+        return DecisionRule(), {k: d.with_settings(**settings) for k, d in decoders.items()}
     if args.search:
         decision = search_decision(pages, probabilities, goal=args.objective)
     elif args.decision:

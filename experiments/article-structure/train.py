@@ -6,7 +6,7 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 
 Usage: python experiments/article-structure/train.py [--version v4] [--seed 0]
     v4: --rules-free-weight 0.25 --decoder decoder.json (the defaults; reviewed labels, 32 embedding
-        dimensions from 64 tokens, decision.json for the text of headings_only decoders)
+        dimensions from 64 tokens; decision.json is stored too, though a decoder does not read it)
     v3: --version v3 --rules-free-weight 0 --decoder none
     v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --decoder none (and its decision.json)
 """

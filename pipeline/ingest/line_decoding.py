@@ -17,7 +17,7 @@ article, related below it; `shape="flat"`: other, paragraph, heading.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -61,7 +61,7 @@ class SequenceDecoder:
     transition_weight: float = 1.0
     """How much the page's shape counts against each line's own evidence."""
     min_heading: float = 0.0
-    """A decoded heading with a lower p(heading) is dropped."""
+    """A decoded heading with a lower p(heading) is not one (it stays the rules' text, if it was)."""
     lone_heading: float = 0.9
     """A page's only heading stays one only with this p(heading) (sub-headings come in twos or more)."""
     dropped_penalty: float = 0.0
@@ -71,7 +71,8 @@ class SequenceDecoder:
     @classmethod
     def fit(cls, label_sequences: Iterable[np.ndarray], shape: str = "page",
             **settings: float) -> SequenceDecoder:
-        """Transitions, first states and class priors counted on labelled pages (add-one smoothed)."""
+        """Transitions, first states and class priors counted on labelled pages (smoothed: every
+        transition counts 0.5, every first state and class 1, before the pages' own)."""
         n_states = len(STATE_CLASSES[shape])
         counts = np.full((n_states, n_states), 0.5)
         first = np.ones(n_states)
@@ -89,7 +90,7 @@ class SequenceDecoder:
 
     def with_settings(self, **settings: float) -> SequenceDecoder:
         """The same counts with other decoding settings (a search over them refits nothing)."""
-        return SequenceDecoder(**{**asdict(self), **settings})
+        return replace(self, **settings)
 
     def as_dict(self) -> dict:
         """JSON-ready: stored in the line model's meta.json."""

@@ -263,10 +263,11 @@ def decoded_labels(verdicts: RuleVerdicts, probabilities: np.ndarray, decoder: S
     rules drop by its own words (a credit, a share bar) is never a heading, and pays the decoder's
     `dropped_penalty` to be text; a decoded heading below `min_heading` is a paragraph where the rules
     took it for text, else dropped."""
-    dropped = [rule in DROPPED_BY_WORDS or reason is not None
-               for rule, reason in zip(verdicts.labels, verdicts.line_reasons, strict=True)]
-    classes = decoder.decode(probabilities, np.asarray(dropped, dtype=bool))
-    p_heading = probabilities[:, CLASSES.index("heading")] if len(probabilities) else probabilities
+    pairs = zip(verdicts.labels, verdicts.line_reasons, strict=True)
+    dropped = np.asarray([rule in DROPPED_BY_WORDS or reason is not None for rule, reason in pairs],
+                         dtype=bool)
+    classes = decoder.decode(probabilities, dropped)
+    p_heading = probabilities[:, CLASSES.index("heading")]
     labels: list[str] = []
     for i, rule in enumerate(verdicts.labels):
         if rule in ("title", "standfirst"):
