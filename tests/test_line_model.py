@@ -26,6 +26,7 @@ from pipeline.ingest.line_model import (
     DecisionRule,
     LineModel,
     RulesFreeBlend,
+    TaggerBlend,
     decoded_labels,
     label_lines,
     learned_labels,
@@ -49,13 +50,15 @@ def _parse(text: str, parser: str = "learned"):
     return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
 
 
-@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4", "v5"])
 def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     model = shipped_model(version)
     embedded = model.embedder.names() if model.embedder else []
     assert model.feature_names == feature_names() + embedded
-    assert (version in ("v3", "v4")) == bool(embedded)
-    assert (version == "v4") == isinstance(model.estimator, RulesFreeBlend) == (model.decoder is not None)
+    assert (version in ("v3", "v4", "v5")) == bool(embedded)
+    assert (version in ("v4", "v5")) == (model.decoder is not None)
+    assert (version == "v4") == isinstance(model.estimator, RulesFreeBlend)
+    assert (version == "v5") == isinstance(model.estimator, TaggerBlend)
     if embedded:  # v3's meta.json names no token budget: it reads a line's first 64 tokens
         assert model.embedder.max_tokens == 64
     assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
@@ -90,9 +93,9 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
 
 def test_v2_takes_its_sub_headings_from_the_rules_and_v1_keeps_its_own_reading() -> None:
     """learned.v2 lets the model decide paragraphs against boilerplate but never add or drop a
-    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v4."""
+    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v5."""
     assert IngestConfig().text_parser == "learned"
-    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v4").blocks
+    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v5").blocks
     v1, v2 = shipped_model("v1").decision, shipped_model("v2").decision
     assert v2.add_heading > 1.0 and v2.keep_heading == 0.0
     assert v1.add_heading < 1.0 and v1.keep_heading > 0.0
@@ -114,8 +117,9 @@ def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_pat
 
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
+    known = r"learned\.v1, learned\.v2, learned\.v3, learned\.v4, learned\.v5, rules\.v1"
     with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
-                                          r"learned\.v1, learned\.v2, learned\.v3, learned\.v4, rules\.v1"):
+                       + known):
         load_config(config)
 
 
@@ -231,6 +235,27 @@ def test_a_blended_model_with_a_decoder_trains_round_trips_and_parses_by_decodin
     assert [b.text for b in parsed.blocks if b.kind == "heading"] == [
         line.text for line, label in zip(verdicts.lines, decoded, strict=True) if label == "heading"
     ] == ["A narrow vote", "What happens next"]
+
+
+def test_a_model_with_a_line_tagger_trains_round_trips_and_blends_it_in(tmp_path: Path) -> None:
+    """v5's make: v4's blend with a BiGRU over each page's lines blended in again (`TaggerBlend`);
+    the tagger is trained on the same feature rows, pickled with the model and loaded back."""
+    for k, heading in enumerate(["Why the vote was close", "A narrow vote", "Opponents speak", "Money"]):
+        _write_labelled_page(tmp_path, f"site{k}", heading)
+    pages = load_folder(tmp_path, "silver")
+    model = fit_line_model(pages, max_iter=20, min_samples_leaf=2, rules_free_weight=0.25, tagger_weight=0.5,
+                           tagger={"epochs": 30, "hidden": 16})
+    blend = model.estimator
+    assert isinstance(blend, TaggerBlend) and isinstance(blend.lines, RulesFreeBlend)
+    assert model.meta["tagger_weight"] == 0.5 and model.meta["tagger"]["hidden"] == 16
+    rows = pages[1].features
+    tagged = blend.tagger.predict_proba(rows)
+    assert np.allclose(model.predict_proba(rows), 0.5 * blend.lines.predict_proba(rows) + 0.5 * tagged)
+    heading = CLASSES.index("heading")
+    assert set(np.flatnonzero(tagged.argmax(1) == heading)) == set(np.flatnonzero(pages[1].labels == heading))
+    model.save(tmp_path / "model")
+    loaded = LineModel.load(tmp_path / "model")
+    assert np.array_equal(loaded.predict_proba(rows), model.predict_proba(rows))
 
 
 def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) -> None:

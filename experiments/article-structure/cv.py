@@ -73,7 +73,7 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
         model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
                                heading_weight=args.heading_weight, max_iter=args.max_iter,
                                embedding_dims=args.embedding_dims, embedding_tokens=args.embedding_tokens,
-                               rules_free_weight=args.rules_free_weight)
+                               rules_free_weight=args.rules_free_weight, tagger_weight=args.tagger_weight)
         for page, f in zip(pages, fold, strict=True):
             if f == k:
                 probabilities[page.id] = model.predict_proba(model_features(model, page))
@@ -212,7 +212,8 @@ def nested_rows(pages: list[LabelledPage], fold: list[int], probabilities: dict[
 
 
 #: The decoder settings searched (`SequenceDecoder`); the transition counts come from training pages.
-DECODER_GRID = {"prior_weight": (0.75, 1.0, 1.25), "heading_bias": (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5),
+DECODER_GRID = {"prior_weight": (0.75, 1.0, 1.25),
+                "heading_bias": (-3.0, -2.5, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5),
                 "transition_weight": (0.25, 0.5, 1.0), "min_heading": (0.0, 0.2, 0.4),
                 "lone_heading": (0.7, 0.9), "dropped_penalty": (4.0, 8.0)}
 
@@ -302,6 +303,9 @@ def main() -> None:
     parser.add_argument("--rules-free-weight", type=float, default=0.0,
                         help="blend in a second line model that does not read the rules' verdicts, at this "
                              "share of the probabilities (v4: 0.25)")
+    parser.add_argument("--tagger-weight", type=float, default=0.0,
+                        help="blend in a BiGRU over each page's lines (line_tagger.py) at this share of the "
+                             "probabilities (v5: 0.5)")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")

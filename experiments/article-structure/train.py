@@ -4,9 +4,11 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 ../shared/articles/silver and ../shared/articles/dev; the figures that judge it come from cv.py
 (site-grouped cross-validation), not from these pages.
 
-Usage: python experiments/article-structure/train.py [--version v4] [--seed 0]
-    v4: --rules-free-weight 0.25 --decoder decoder.json (the defaults; reviewed labels, 32 embedding
-        dimensions from 64 tokens; decision.json is stored too, though a decoder does not read it)
+Usage: python experiments/article-structure/train.py [--version v5] [--seed 0]
+    v5: --rules-free-weight 0.25 --tagger-weight 0.5 --decoder decoder.json (the defaults; reviewed
+        labels, 32 embedding dimensions from 64 tokens; decision.json is stored too, though a decoder
+        does not read it)
+    v4: --version v4 --tagger-weight 0 --decoder decoder-v4.json
     v3: --version v3 --rules-free-weight 0 --decoder none
     v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --decoder none (and its decision.json)
 """
@@ -19,6 +21,7 @@ import time
 from pathlib import Path
 
 import sklearn
+import torch
 
 from pipeline.ingest.line_decoding import SequenceDecoder
 from pipeline.ingest.line_embeddings import MAX_TOKENS
@@ -35,7 +38,7 @@ DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default="v4")
+    parser.add_argument("--version", default="v5")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--labels", choices=("reviewed", "silver"), default="reviewed",
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
@@ -48,6 +51,8 @@ def main() -> None:
     parser.add_argument("--rules-free-weight", type=float, default=0.25,
                         help="share of a second line model that does not read the rules' verdicts "
                              "(v4; 0: none)")
+    parser.add_argument("--tagger-weight", type=float, default=0.5,
+                        help="share of a BiGRU over each page's lines (line_tagger.py; v5; 0: none)")
     parser.add_argument("--decoder", default=str(DECODER_FILE),
                         help="the sequence decoder's settings (cv.py --decoder page --search writes "
                              "decoder.json); 'none': label line by line (v1-v3)")
@@ -56,7 +61,8 @@ def main() -> None:
     review = load_review(REVIEW_FILE) if args.labels == "reviewed" else None
     pages = load_folder(SHARED / "silver", "silver", review=review) + load_folder(SHARED / "dev", "gold")
     model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims,
-                           embedding_tokens=args.embedding_tokens, rules_free_weight=args.rules_free_weight)
+                           embedding_tokens=args.embedding_tokens, rules_free_weight=args.rules_free_weight,
+                           tagger_weight=args.tagger_weight)
     decision = json.loads(args.decision.read_text(encoding="utf-8"))
     if args.decoder != "none":
         settings = json.loads(Path(args.decoder).read_text(encoding="utf-8"))
@@ -67,10 +73,12 @@ def main() -> None:
         "version": args.version,
         "trained_on": f"shared/articles/silver ({args.labels} labels) + shared/articles/dev (gold, weight 3)",
         "sklearn": sklearn.__version__,
+        **({"torch": torch.__version__} if args.tagger_weight else {}),
         "command": "python experiments/article-structure/train.py "
                    f"--version {args.version} --seed {args.seed} --labels {args.labels} "
                    f"--embedding-dims {args.embedding_dims} --embedding-tokens {args.embedding_tokens}"
                    + (f" --rules-free-weight {args.rules_free_weight}" if args.rules_free_weight else "")
+                   + (f" --tagger-weight {args.tagger_weight}" if args.tagger_weight else "")
                    + (f" --decoder {Path(args.decoder).name}" if args.decoder != "none" else ""),
     })
     out = MODELS_DIR / args.version

@@ -3,8 +3,9 @@
 The rules of `text.py` run first (their title, standfirst, body region and verdicts are features);
 a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then gives
 each line class probabilities from its features (`line_features.py`; v4 blends in a second model
-that does not read the rules, `RulesFreeBlend`). A decision rule turns them into labels line by line
-(v1-v3, `label_lines`), or a decoder reads the page as one sequence (v4, `decoded_labels`,
+that does not read the rules, `RulesFreeBlend`; v5 also a BiGRU over the page's lines,
+`TaggerBlend`). A decision rule turns them into labels line by line (v1-v3, `label_lines`), or a
+decoder reads the page as one sequence (v4, v5: `decoded_labels`,
 `line_decoding.py`). The model that ships lies in `pipeline/data/line_model/<version>/` (`model.pkl`
 and `meta.json`), written by `python experiments/article-structure/train.py`; it loads in well under a
 second and needs no network.
@@ -134,6 +135,21 @@ class RulesFreeBlend:
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
         return ((1.0 - self.weight) * self.full.predict_proba(features)
                 + self.weight * self.rules_free.predict_proba(features[:, self.columns]))
+
+
+@dataclass
+class TaggerBlend:
+    """The tree models' probabilities blended with a BiGRU tagger's over the whole page (v5,
+    `line_tagger.py`); the feature rows must be one page's lines in order."""
+
+    lines: object
+    tagger: object
+    weight: float
+    """The tagger's share of the blended probabilities."""
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        lines = self.lines.predict_proba(features)
+        return (1.0 - self.weight) * lines + self.weight * self.tagger.predict_proba(features)
 
 
 def _embedder_bytes(embedder: LineEmbedder) -> bytes:

@@ -20,7 +20,8 @@ import numpy as np
 from pipeline.ingest.decode import decode_bytes
 from pipeline.ingest.line_embeddings import MAX_TOKENS, LineEmbedder, embed_lines
 from pipeline.ingest.line_features import page_features
-from pipeline.ingest.line_model import CLASSES, LineModel, RulesFreeBlend
+from pipeline.ingest.line_model import CLASSES, LineModel, RulesFreeBlend, TaggerBlend
+from pipeline.ingest.line_tagger import LineTagger
 from pipeline.ingest.text import RuleVerdicts, rule_verdicts
 
 
@@ -232,11 +233,13 @@ def model_features(model: LineModel, page: LabelledPage) -> np.ndarray:
 
 def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float = 3.0,
                    heading_weight: float = 5.0, embedding_dims: int = 0, embedding_tokens: int = MAX_TOKENS,
-                   rules_free_weight: float = 0.0, **params) -> LineModel:
+                   rules_free_weight: float = 0.0, tagger_weight: float = 0.0, tagger: dict | None = None,
+                   **params) -> LineModel:
     """Gradient-boosted trees over the lines of `pages` (scikit-learn's histogram GBM); with
     `embedding_dims`, line-embedding features too (principal components fitted on these pages' lines,
     each embedded from its first `embedding_tokens` tokens); with `rules_free_weight`, blended with a
-    second model that does not read the rules' verdicts (`RulesFreeBlend`, v4)."""
+    second model that does not read the rules' verdicts (`RulesFreeBlend`, v4); with `tagger_weight`,
+    blended again with a BiGRU over each page's lines (`TaggerBlend`, v5; `tagger`: its settings)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from pipeline.ingest.line_features import feature_names, rules_free_columns
@@ -263,4 +266,12 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
         rules_free.fit(features[:, columns], labels, sample_weight=weights)
         model.estimator = RulesFreeBlend(model.estimator, rules_free, columns, rules_free_weight)
         meta["rules_free_weight"] = rules_free_weight
+    if tagger_weight:
+        rows = [model_features(model, p) for p in pages]
+        fitted = LineTagger.fit(rows, [p.labels for p in pages],
+                                [gold_weight if p.kind == "gold" else 1.0 for p in pages],
+                                heading_weight=heading_weight, seed=seed, **(tagger or {}))
+        model.estimator = TaggerBlend(model.estimator, fitted, tagger_weight)
+        meta["tagger_weight"] = tagger_weight
+        meta["tagger"] = fitted.settings
     return model

@@ -1,4 +1,4 @@
-"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1` ... `learned.v4`):
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1` ... `learned.v5`):
 `ingest.text_parser` picks one.
 
 Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
@@ -64,3 +64,10 @@ def _learned_v4(text: str, config: IngestConfig) -> Parsed:
     decoded as one sequence over the page's shape (chrome, article, related: `line_decoding.py`)
     instead of line by line."""
     return _learned(text, config, "v4")
+
+
+@TEXT_PARSERS.register("learned.v5")
+def _learned_v5(text: str, config: IngestConfig) -> Parsed:
+    """v4 with a BiGRU over the page's lines blended into the tree models' probabilities
+    (`line_tagger.py`): each line judged beside the whole page, then decoded as v4 does."""
+    return _learned(text, config, "v5")

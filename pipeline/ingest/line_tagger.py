@@ -1,0 +1,141 @@
+"""A bidirectional GRU over a page's lines (learned.v5): each line's class probabilities read from the
+whole page in order, so that a line is judged beside the lines around it and far from it.
+
+The tree models of `line_model.py` see a line's own features and a few neighbours' (`line_features`);
+the tagger reads the same feature rows as one sequence per page. Its weights are kept as plain numpy
+arrays (pickled inside the line model), and the torch module is rebuilt from them on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Training settings of the shipped tagger (v5), chosen by experiments/article-structure/cv.py.
+DEFAULTS = {"hidden": 64, "epochs": 40, "batch": 8, "learning_rate": 3e-3, "dropout": 0.3,
+            "weight_decay": 1e-3}
+
+
+def squash(rows: np.ndarray) -> np.ndarray:
+    """Signed log scaling: counts and lengths in the hundreds sit beside 0/1 flags."""
+    return np.sign(rows) * np.log1p(np.abs(rows))
+
+
+def _module(inputs: int, hidden: int, dropout: float):
+    """The network: a linear layer, a one-layer BiGRU, and a linear read-out of the GRU's states
+    beside the line's own hidden vector."""
+    import torch
+
+    class Tagger(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.drop = torch.nn.Dropout(dropout)
+            self.inp = torch.nn.Linear(inputs, hidden)
+            self.gru = torch.nn.GRU(hidden, hidden, batch_first=True, bidirectional=True)
+            self.out = torch.nn.Linear(3 * hidden, 3)
+
+        def forward(self, x, lengths=None):
+            h = torch.relu(self.inp(self.drop(x)))
+            if lengths is None:
+                states, _ = self.gru(h)
+            else:
+                packed = torch.nn.utils.rnn.pack_padded_sequence(h, lengths, batch_first=True,
+                                                                 enforce_sorted=False)
+                states, _ = self.gru(packed)
+                states, _ = torch.nn.utils.rnn.pad_packed_sequence(states, batch_first=True,
+                                                                   total_length=h.shape[1])
+            return self.out(self.drop(torch.cat([states, h], -1)))
+
+    return Tagger()
+
+
+@dataclass
+class LineTagger:
+    """A fitted BiGRU line tagger: input scaling and the network's weights, as numpy arrays."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: dict[str, np.ndarray]
+    settings: dict = field(default_factory=dict)
+    _network: object = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_network": None}  # the torch module is rebuilt, never pickled
+
+    def _inputs(self, rows: np.ndarray):
+        import torch
+
+        return torch.from_numpy(((squash(rows) - self.mean) / self.scale).astype(np.float32))
+
+    def network(self):
+        """The torch module, built from `weights` once."""
+        if self._network is None:
+            import torch
+
+            network = _module(len(self.mean), self.settings["hidden"], self.settings["dropout"])
+            network.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
+            self._network = network.eval()
+        return self._network
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        """Class probabilities of every line of one page (`rows` in page order)."""
+        if len(rows) == 0:
+            return np.zeros((0, 3))
+        import torch
+
+        with torch.inference_mode():
+            logits = self.network()(self._inputs(rows)[None])[0]
+            return torch.softmax(logits.double(), -1).numpy()
+
+    @classmethod
+    def fit(cls, pages: Sequence[np.ndarray], labels: Sequence[np.ndarray], page_weights: Sequence[float],
+            heading_weight: float = 5.0, seed: int = 0, **settings) -> LineTagger:
+        """Train on whole pages (`pages`: one feature matrix a page, in line order), cross-entropy
+        with headings weighted `heading_weight` and each page's lines weighted by `page_weights`.
+        Deterministic for a seed: one thread, shuffled batches from numpy's generator."""
+        import torch
+
+        settings = {**DEFAULTS, **settings}
+        squashed = np.concatenate([squash(rows) for rows in pages])
+        mean, scale = squashed.mean(0), squashed.std(0) + 1e-6
+        tagger = cls(mean.astype(np.float32), scale.astype(np.float32), {}, settings)
+        inputs = [tagger._inputs(rows) for rows in pages]
+        targets = [torch.as_tensor(y, dtype=torch.long) for y in labels]
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            torch.manual_seed(seed)
+            rng = np.random.default_rng(seed)
+            network = _module(len(mean), settings["hidden"], settings["dropout"])
+            optimiser = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"],
+                                          weight_decay=settings["weight_decay"])
+            class_weights = torch.tensor([1.0, 1.0, heading_weight])
+            network.train()
+            for _ in range(settings["epochs"]):
+                order = rng.permutation(len(inputs))
+                for start in range(0, len(order), settings["batch"]):
+                    batch = order[start:start + settings["batch"]]
+                    loss = _batch_loss(network, [inputs[i] for i in batch], [targets[i] for i in batch],
+                                       torch.tensor([float(page_weights[i]) for i in batch]), class_weights)
+                    optimiser.zero_grad()
+                    loss.backward()
+                    optimiser.step()
+        finally:
+            torch.set_num_threads(threads)
+        tagger.weights = {k: v.detach().numpy().copy() for k, v in network.state_dict().items()}
+        return tagger
+
+
+def _batch_loss(network, inputs: list, targets: list, page_weights, class_weights):
+    """Weighted mean cross-entropy over the lines of a padded batch of pages."""
+    import torch
+
+    x = torch.nn.utils.rnn.pad_sequence(inputs, batch_first=True)
+    y = torch.nn.utils.rnn.pad_sequence(targets, batch_first=True, padding_value=-100)
+    logits = network(x, torch.tensor([len(t) for t in targets]))
+    per_line = torch.nn.functional.cross_entropy(logits.transpose(1, 2), y, weight=class_weights,
+                                                 reduction="none", ignore_index=-100)
+    line_weights = class_weights[y.clamp(min=0)] * (y != -100) * page_weights[:, None]
+    return (per_line * page_weights[:, None]).sum() / line_weights.sum()
