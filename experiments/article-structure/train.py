@@ -9,8 +9,9 @@ Usage: python experiments/article-structure/train.py [--version v5] [--seed 0]
         labels, 32 embedding dimensions from 64 tokens; decision.json is stored too, though a decoder
         does not read it)
     v4: --version v4 --tagger-weight 0 --decoder decoder-v4.json
-    v3: --version v3 --rules-free-weight 0 --decoder none
-    v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --decoder none (and its decision.json)
+    v3: --version v3 --rules-free-weight 0 --tagger-weight 0 --decoder none
+    v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --tagger-weight 0 --decoder none (and
+        its decision.json)
 """
 
 from __future__ import annotations

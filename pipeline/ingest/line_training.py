@@ -267,7 +267,7 @@ def fit_line_model(pages: list[LabelledPage], seed: int = 0, gold_weight: float 
         model.estimator = RulesFreeBlend(model.estimator, rules_free, columns, rules_free_weight)
         meta["rules_free_weight"] = rules_free_weight
     if tagger_weight:
-        rows = [model_features(model, p) for p in pages]
+        rows = np.split(features, np.cumsum([len(p.labels) for p in pages])[:-1])  # one matrix a page
         fitted = LineTagger.fit(rows, [p.labels for p in pages],
                                 [gold_weight if p.kind == "gold" else 1.0 for p in pages],
                                 heading_weight=heading_weight, seed=seed, **(tagger or {}))
