@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Training settings of the shipped tagger (v5), chosen by experiments/article-structure/cv.py.
+#: Training settings of the shipped tagger (v5): those of the first scratch runs, not searched
+#: (experiments/article-structure/NOTES.md, session 2026-11-30 (4)).
 DEFAULTS = {"hidden": 64, "epochs": 40, "batch": 8, "learning_rate": 3e-3, "dropout": 0.3,
             "weight_decay": 1e-3}
 
