@@ -55,3 +55,16 @@ def test_a_pickled_tagger_and_blend_predict_the_same_and_training_is_determinist
 
     blend = TaggerBlend(Uniform(), restored, 0.25)
     assert np.allclose(blend.predict_proba(pages[0]), 0.75 / 3 + 0.25 * first)
+
+
+def test_a_tagger_of_several_seeds_averages_networks_trained_alike_from_each_seed() -> None:
+    pages, labels = _pages(12, seed=4)
+    settings = {"hidden": 8, "epochs": 3}
+    both = LineTagger.fit(pages, labels, [1.0] * len(pages), seed=5, seeds=2, **settings)
+    first = LineTagger.fit(pages, labels, [1.0] * len(pages), seed=5, **settings)
+    second = LineTagger.fit(pages, labels, [1.0] * len(pages), seed=6, **settings)
+    assert len(both.weights) == 2 and len(first.weights) == 1
+    one, two = first.predict_proba(pages[1]), second.predict_proba(pages[1])
+    assert not np.allclose(one, two)  # the seeds differ
+    assert np.allclose(both.predict_proba(pages[1]), (one + two) / 2)
+    assert np.allclose(pickle.loads(pickle.dumps(both)).predict_proba(pages[1]), (one + two) / 2)

@@ -73,7 +73,8 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
         model = fit_line_model(train, seed=args.seed, gold_weight=args.gold_weight,
                                heading_weight=args.heading_weight, max_iter=args.max_iter,
                                embedding_dims=args.embedding_dims, embedding_tokens=args.embedding_tokens,
-                               rules_free_weight=args.rules_free_weight, tagger_weight=args.tagger_weight)
+                               rules_free_weight=args.rules_free_weight, tagger_weight=args.tagger_weight,
+                               tagger={"seeds": args.tagger_seeds})
         for page, f in zip(pages, fold, strict=True):
             if f == k:
                 probabilities[page.id] = model.predict_proba(model_features(model, page))
@@ -306,6 +307,8 @@ def main() -> None:
     parser.add_argument("--tagger-weight", type=float, default=0.0,
                         help="blend in a BiGRU over each page's lines (line_tagger.py) at this share of the "
                              "probabilities (v5: 0.5)")
+    parser.add_argument("--tagger-seeds", type=int, default=1,
+                        help="BiGRU networks averaged, each from its own seed (v5: 1)")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
@@ -462,7 +465,8 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
                            "gold_weight": args.gold_weight, "heading_weight": args.heading_weight,
                            "max_iter": args.max_iter, "embedding_dims": args.embedding_dims,
                            "embedding_tokens": args.embedding_tokens, "decoder": args.decoder,
-                           "objective": args.objective, "rules_free_weight": args.rules_free_weight})
+                           "objective": args.objective, "rules_free_weight": args.rules_free_weight,
+                           "tagger_weight": args.tagger_weight, "tagger_seeds": args.tagger_seeds})
         for kind in ("silver", "gold"):
             for method in ("rules", "learned"):
                 s = summarise([r for r in rows if r["kind"] == kind], method)

@@ -3,7 +3,9 @@ whole page in order, so that a line is judged beside the lines around it and far
 
 The tree models of `line_model.py` see a line's own features and a few neighbours' (`line_features`);
 the tagger reads the same feature rows as one sequence per page. Its weights are kept as plain numpy
-arrays (pickled inside the line model), and the torch module is rebuilt from them on first use.
+arrays (pickled inside the line model), and the torch module is rebuilt from them on first use. With
+`seeds` above 1 it is several such networks, trained alike from different seeds, and their
+probabilities are averaged (steadier than one network's).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 #: Training settings of the shipped tagger (v5): those of the first scratch runs, not searched
 #: (experiments/article-structure/NOTES.md, session 2026-11-30 (4)).
 DEFAULTS = {"hidden": 64, "epochs": 40, "batch": 8, "learning_rate": 3e-3, "dropout": 0.3,
-            "weight_decay": 1e-3}
+            "weight_decay": 1e-3, "seeds": 1}
 
 
 def squash(rows: np.ndarray) -> np.ndarray:
@@ -54,79 +56,101 @@ def _module(inputs: int, hidden: int, dropout: float):
 
 @dataclass
 class LineTagger:
-    """A fitted BiGRU line tagger: input scaling and the network's weights, as numpy arrays."""
+    """A fitted BiGRU line tagger: input scaling and the weights of one network a seed, as numpy arrays."""
 
     mean: np.ndarray
     scale: np.ndarray
-    weights: dict[str, np.ndarray]
+    weights: list[dict[str, np.ndarray]]
     settings: dict = field(default_factory=dict)
-    _network: object = field(default=None, repr=False, compare=False)
+    _networks: list | None = field(default=None, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
-        return {**self.__dict__, "_network": None}  # the torch module is rebuilt, never pickled
+        return {**self.__dict__, "_networks": None}  # the torch modules are rebuilt, never pickled
+
+    def __setstate__(self, state: dict) -> None:
+        state = {k: v for k, v in state.items() if k != "_network"}  # v5 as shipped: one network
+        if isinstance(state["weights"], dict):
+            state["weights"] = [state["weights"]]
+        self.__dict__.update({**state, "_networks": None})
 
     def _inputs(self, rows: np.ndarray):
         import torch
 
         return torch.from_numpy(((squash(rows) - self.mean) / self.scale).astype(np.float32))
 
-    def network(self):
-        """The torch module, built from `weights` once."""
-        if self._network is None:
+    def networks(self) -> list:
+        """The torch modules, built from `weights` once."""
+        if self._networks is None:
             import torch
 
-            network = _module(len(self.mean), self.settings["hidden"], self.settings["dropout"])
-            network.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
-            self._network = network.eval()
-        return self._network
+            self._networks = []
+            for weights in self.weights:
+                network = _module(len(self.mean), self.settings["hidden"], self.settings["dropout"])
+                network.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
+                self._networks.append(network.eval())
+        return self._networks
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-        """Class probabilities of every line of one page (`rows` in page order)."""
+        """Class probabilities of every line of one page (`rows` in page order), averaged over the
+        networks."""
         if len(rows) == 0:
             return np.zeros((0, 3))
         import torch
 
+        inputs = self._inputs(rows)[None]
         with torch.inference_mode():
-            logits = self.network()(self._inputs(rows)[None])[0]
-            return torch.softmax(logits.double(), -1).numpy()
+            return np.mean([torch.softmax(network(inputs)[0].double(), -1).numpy()
+                            for network in self.networks()], axis=0)
 
     @classmethod
     def fit(cls, pages: Sequence[np.ndarray], labels: Sequence[np.ndarray], page_weights: Sequence[float],
             heading_weight: float = 5.0, seed: int = 0, **settings) -> LineTagger:
         """Train on whole pages (`pages`: one feature matrix a page, in line order), cross-entropy
-        with headings weighted `heading_weight` and each page's lines weighted by `page_weights`.
-        Deterministic for a seed: one thread, shuffled batches from numpy's generator."""
+        with headings weighted `heading_weight` and each page's lines weighted by `page_weights`;
+        `settings["seeds"]` networks from seeds `seed`, `seed + 1`, ... Deterministic for a seed: one
+        thread, shuffled batches from numpy's generator."""
         import torch
 
         settings = {**DEFAULTS, **settings}
         squashed = np.concatenate([squash(rows) for rows in pages])
         mean, scale = squashed.mean(0), squashed.std(0) + 1e-6
-        tagger = cls(mean.astype(np.float32), scale.astype(np.float32), {}, settings)
+        tagger = cls(mean.astype(np.float32), scale.astype(np.float32), [], settings)
         inputs = [tagger._inputs(rows) for rows in pages]
         targets = [torch.as_tensor(y, dtype=torch.long) for y in labels]
+        weights = torch.tensor([float(w) for w in page_weights])
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            torch.manual_seed(seed)
-            rng = np.random.default_rng(seed)
-            network = _module(len(mean), settings["hidden"], settings["dropout"])
-            optimiser = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"],
-                                          weight_decay=settings["weight_decay"])
-            class_weights = torch.tensor([1.0, 1.0, heading_weight])
-            network.train()
-            for _ in range(settings["epochs"]):
-                order = rng.permutation(len(inputs))
-                for start in range(0, len(order), settings["batch"]):
-                    batch = order[start:start + settings["batch"]]
-                    loss = _batch_loss(network, [inputs[i] for i in batch], [targets[i] for i in batch],
-                                       torch.tensor([float(page_weights[i]) for i in batch]), class_weights)
-                    optimiser.zero_grad()
-                    loss.backward()
-                    optimiser.step()
+            for member in range(settings["seeds"]):
+                network = _train_network(inputs, targets, weights, heading_weight, seed + member, settings)
+                tagger.weights.append({k: v.detach().numpy().copy() for k, v in network.state_dict().items()})
         finally:
             torch.set_num_threads(threads)
-        tagger.weights = {k: v.detach().numpy().copy() for k, v in network.state_dict().items()}
         return tagger
+
+
+def _train_network(inputs: list, targets: list, page_weights, heading_weight: float, seed: int,
+                   settings: dict):
+    """One network trained from `seed`: AdamW over shuffled batches of whole pages."""
+    import torch
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    network = _module(inputs[0].shape[1], settings["hidden"], settings["dropout"])
+    optimiser = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"],
+                                  weight_decay=settings["weight_decay"])
+    class_weights = torch.tensor([1.0, 1.0, heading_weight])
+    network.train()
+    for _ in range(settings["epochs"]):
+        order = rng.permutation(len(inputs))
+        for start in range(0, len(order), settings["batch"]):
+            batch = order[start:start + settings["batch"]]
+            loss = _batch_loss(network, [inputs[i] for i in batch], [targets[i] for i in batch],
+                               page_weights[batch], class_weights)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+    return network
 
 
 def _batch_loss(network, inputs: list, targets: list, page_weights, class_weights):
