@@ -53,3 +53,19 @@ def test_where_no_setting_keeps_the_bars_a_nested_search_takes_the_closest(cv) -
     del candidates["closest on dev but invents"]
     assert cv.best_of(candidates, values, verbose=False) == "close"
     assert cv.bar_shortfalls(candidates["close, invents"], "bars")[1] == pytest.approx((20 - 8.5) / 10)
+
+
+def test_the_heading_gain_interval_resamples_site_groups(cv) -> None:
+    def row(method: str, page: str, heading: float) -> dict:
+        return {"method": method, "kind": "silver", "page": page, "heading_f1": heading, "n_gold_headings": 2}
+
+    pages = [f"p{i}" for i in range(8)]
+    learned = [row("learned", p, 0.5 + 0.05 * i) for i, p in enumerate(pages)]
+    rules = [row("rules", p, 0.4) for p in pages]
+    groups = {p: f"g{i // 2}" for i, p in enumerate(pages)}
+    gain, low, high = cv.heading_gain_interval(learned, rules, groups)
+    assert gain == pytest.approx(0.1 + 0.05 * 3.5)
+    assert 0.1 < low < gain < high < 0.1 + 0.05 * 7
+    # the same gain on every page: no spread
+    flat = [row("learned", p, 0.6) for p in pages]
+    assert cv.heading_gain_interval(flat, rules, groups) == pytest.approx((0.2, 0.2, 0.2))

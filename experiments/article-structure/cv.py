@@ -391,6 +391,8 @@ def main() -> None:
     if args.labels == "reviewed":  # the same models and settings, scored on the raw silver labels
         print("\nscored on the raw silver labels (trained and chosen on the reviewed ones):")
         report(score_pages(raw_pages, fold, probabilities, decision, decoders=decoders), False, brief=True)
+    nested_figures: dict[str, list[dict]] = {}
+    gains: dict[str, tuple[float, float, float]] = {}
     if args.nested:
         print("\nnested: each fold's decision rule or decoder settings chosen on the other folds", flush=True)
         also = raw_pages if args.labels == "reviewed" else []
@@ -398,15 +400,41 @@ def main() -> None:
             nested, raw = nested_decoder_rows(pages, fold, probabilities, decoders, args.objective, also)
         else:
             nested, raw = nested_rows(pages, fold, probabilities, args.folds, args.objective, also)
-        for label, mine in (("", nested), (" (raw silver labels)", raw)):
+        nested_figures = {"nested": nested, **({"nested_raw": raw} if raw else {})}
+        groups = dict(zip((p.id for p in pages), page_groups(pages), strict=True))
+        for key, mine in nested_figures.items():
+            label = " (raw silver labels)" if key == "nested_raw" else ""
             for name, kind in (("silver", "silver"), ("dev", "gold")):
                 s = summarise([r for r in mine if r["kind"] == kind], "learned")
                 if s["pages"]:
                     print(f"{name:8s} nested   {s['pages']:4d} {s['body_f1']:8.3f} {s['heading_f1']:8.3f} "
                           f"{s['heading_pages']:8d} {s['invented_headings']:9d} {s['pages_with_invented']:9d}"
                           f"{label}")
+            scored = raw_pages if key == "nested_raw" else pages
+            rules = score_pages(scored, fold, probabilities, decision, ("rules",))
+            gains[key] = gain, low, high = heading_gain_interval(mine, rules, groups)
+            print(f"  silver heading F1 over the rules{label}: {gain:+.3f} (95% interval by site group "
+                  f"{low:+.3f} to {high:+.3f})")
     if args.mlflow:
-        log_to_mlflow(rows, args)
+        log_to_mlflow(rows, args, nested_figures, gains)
+
+
+def heading_gain_interval(learned: list[dict], rules: list[dict], groups: dict[str, str],
+                          draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """The learned parser's silver heading F1 less the rules' on the same pages (those with >= 2
+    labelled headings), and a 95% percentile interval from resampling whole site groups."""
+    mine = {r["page"]: r["heading_f1"] for r in learned
+            if r["method"] == "learned" and r["kind"] == "silver" and r["n_gold_headings"] >= 2}
+    theirs = {r["page"]: r["heading_f1"] for r in rules if r["method"] == "rules" and r["page"] in mine}
+    by_group: dict[str, list[float]] = defaultdict(list)
+    for page, value in mine.items():
+        by_group[groups[page]].append(value - theirs[page])
+    sums = np.array([sum(v) for v in by_group.values()])
+    counts = np.array([len(v) for v in by_group.values()])
+    picks = np.random.default_rng(seed).integers(0, len(sums), size=(draws, len(sums)))
+    resampled = sums[picks].sum(1) / counts[picks].sum(1)
+    low, high = np.percentile(resampled, [2.5, 97.5])
+    return float(sums.sum() / counts.sum()), float(low), float(high)
 
 
 def choose_labeller(pages: list[LabelledPage], fold: list[int], probabilities: dict[str, np.ndarray],
@@ -479,8 +507,12 @@ def report(rows: list[dict], verbose: bool, brief: bool = False) -> None:
                       f"{b['body_f1']:.2f}  missed {b['missed'][:3]} extra {b['extra'][:3]}")
 
 
-def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
+def log_to_mlflow(rows: list[dict], args: argparse.Namespace, nested: dict[str, list[dict]] | None = None,
+                  gains: dict[str, tuple[float, float, float]] | None = None) -> None:
+    """Parameters, figures (`<kind>.<method>.<figure>`; nested: `<kind>.nested[_raw].<figure>` and the
+    heading gain over the rules with its interval) and the per-page tables."""
     import mlflow
+    import pandas as pd
 
     mlflow.set_tracking_uri("sqlite:///mlflow.db")
     mlflow.set_experiment("article-structure")
@@ -496,11 +528,17 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace) -> None:
             for method in ("rules", "learned"):
                 s = summarise([r for r in rows if r["kind"] == kind], method)
                 mlflow.log_metrics({f"{kind}.{method}.{k}": float(v) for k, v in s.items()})
-        import pandas as pd
-
-        table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("missed", "extra", "miss_kinds")}
-                              for r in rows])
-        mlflow.log_table(table, "cv_pages.json")
+            for key, mine in (nested or {}).items():
+                s = summarise([r for r in mine if r["kind"] == kind], "learned")
+                mlflow.log_metrics({f"{kind}.{key}.{k}": float(v) for k, v in s.items()})
+        for key, (gain, low, high) in (gains or {}).items():
+            mlflow.log_metrics({f"silver.{key}.heading_gain": gain, f"silver.{key}.heading_gain_low": low,
+                                f"silver.{key}.heading_gain_high": high})
+        tables = {"cv_pages": rows, **{f"cv_pages_{key}": r for key, r in (nested or {}).items()}}
+        for name, mine in tables.items():
+            table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("missed", "extra", "miss_kinds")}
+                                  for r in mine])
+            mlflow.log_table(table, f"{name}.json")
 
 
 if __name__ == "__main__":
