@@ -388,9 +388,11 @@ def main() -> None:
     decision, decoders = choose_labeller(pages, fold, probabilities, args)
     rows = score_pages(pages, fold, probabilities, decision, decoders=decoders)
     report(rows, args.verbose)
+    raw_rows = []
     if args.labels == "reviewed":  # the same models and settings, scored on the raw silver labels
         print("\nscored on the raw silver labels (trained and chosen on the reviewed ones):")
-        report(score_pages(raw_pages, fold, probabilities, decision, decoders=decoders), False, brief=True)
+        raw_rows = score_pages(raw_pages, fold, probabilities, decision, decoders=decoders)
+        report(raw_rows, False, brief=True)
     nested_figures: dict[str, list[dict]] = {}
     gains: dict[str, tuple[float, float, float]] = {}
     if args.nested:
@@ -410,8 +412,7 @@ def main() -> None:
                     print(f"{name:8s} nested   {s['pages']:4d} {s['body_f1']:8.3f} {s['heading_f1']:8.3f} "
                           f"{s['heading_pages']:8d} {s['invented_headings']:9d} {s['pages_with_invented']:9d}"
                           f"{label}")
-            scored = raw_pages if key == "nested_raw" else pages
-            rules = score_pages(scored, fold, probabilities, decision, ("rules",))
+            rules = raw_rows if key == "nested_raw" else rows  # the rules' rows, as scored above
             gains[key] = gain, low, high = heading_gain_interval(mine, rules, groups)
             print(f"  silver heading F1 over the rules{label}: {gain:+.3f} (95% interval by site group "
                   f"{low:+.3f} to {high:+.3f})")
