@@ -74,7 +74,7 @@ def out_of_fold_probabilities(pages: list[LabelledPage], fold: list[int], args: 
                                heading_weight=args.heading_weight, max_iter=args.max_iter,
                                embedding_dims=args.embedding_dims, embedding_tokens=args.embedding_tokens,
                                rules_free_weight=args.rules_free_weight, tagger_weight=args.tagger_weight,
-                               tagger={"seeds": args.tagger_seeds})
+                               tagger={"seeds": args.tagger_seeds, "attention_heads": args.tagger_attention})
         for page, f in zip(pages, fold, strict=True):
             if f == k:
                 probabilities[page.id] = model.predict_proba(model_features(model, page))
@@ -334,6 +334,8 @@ def main() -> None:
                              "probabilities (v5: 0.5)")
     parser.add_argument("--tagger-seeds", type=int, default=1,
                         help="BiGRU networks averaged, each from its own seed (v5: 1)")
+    parser.add_argument("--tagger-attention", type=int, default=0,
+                        help="attention heads over the page's lines beside the BiGRU (line_tagger.py; v5: 0)")
     parser.add_argument("--cache", type=Path, help="pickle of the loaded pages (made if missing)")
     parser.add_argument("--probabilities", type=Path,
                         help="pickle of the out-of-fold probabilities (made if missing, reused if there)")
@@ -524,7 +526,8 @@ def log_to_mlflow(rows: list[dict], args: argparse.Namespace, nested: dict[str, 
                            "max_iter": args.max_iter, "embedding_dims": args.embedding_dims,
                            "embedding_tokens": args.embedding_tokens, "decoder": args.decoder,
                            "objective": args.objective, "rules_free_weight": args.rules_free_weight,
-                           "tagger_weight": args.tagger_weight, "tagger_seeds": args.tagger_seeds})
+                           "tagger_weight": args.tagger_weight, "tagger_seeds": args.tagger_seeds,
+                           "tagger_attention": args.tagger_attention})
         for kind in ("silver", "gold"):
             for method in ("rules", "learned"):
                 s = summarise([r for r in rows if r["kind"] == kind], method)

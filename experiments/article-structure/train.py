@@ -56,6 +56,8 @@ def main() -> None:
                         help="share of a BiGRU over each page's lines (line_tagger.py; v5; 0: none)")
     parser.add_argument("--tagger-seeds", type=int, default=1,
                         help="BiGRU networks averaged, each from its own seed (v5: 1)")
+    parser.add_argument("--tagger-attention", type=int, default=0,
+                        help="attention heads over the page's lines beside the BiGRU (line_tagger.py; v5: 0)")
     parser.add_argument("--decoder", default=str(DECODER_FILE),
                         help="the sequence decoder's settings (cv.py --decoder page --search writes "
                              "decoder.json); 'none': label line by line (v1-v3)")
@@ -65,7 +67,8 @@ def main() -> None:
     pages = load_folder(SHARED / "silver", "silver", review=review) + load_folder(SHARED / "dev", "gold")
     model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims,
                            embedding_tokens=args.embedding_tokens, rules_free_weight=args.rules_free_weight,
-                           tagger_weight=args.tagger_weight, tagger={"seeds": args.tagger_seeds})
+                           tagger_weight=args.tagger_weight,
+                           tagger={"seeds": args.tagger_seeds, "attention_heads": args.tagger_attention})
     decision = json.loads(args.decision.read_text(encoding="utf-8"))
     if args.decoder != "none":
         settings = json.loads(Path(args.decoder).read_text(encoding="utf-8"))
@@ -83,6 +86,7 @@ def main() -> None:
                    + (f" --rules-free-weight {args.rules_free_weight}" if args.rules_free_weight else "")
                    + (f" --tagger-weight {args.tagger_weight}" if args.tagger_weight else "")
                    + (f" --tagger-seeds {args.tagger_seeds}" if args.tagger_seeds != 1 else "")
+                   + (f" --tagger-attention {args.tagger_attention}" if args.tagger_attention else "")
                    + (f" --decoder {Path(args.decoder).name}" if args.decoder != "none" else ""),
     })
     out = MODELS_DIR / args.version

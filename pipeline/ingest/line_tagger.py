@@ -5,7 +5,10 @@ The tree models of `line_model.py` see a line's own features and a few neighbour
 the tagger reads the same feature rows as one sequence per page. Its weights are kept as plain numpy
 arrays (pickled inside the line model), and the torch module is rebuilt from them on first use. With
 `seeds` above 1 it is several such networks, trained alike from different seeds, and their
-probabilities are averaged (steadier than one network's).
+probabilities are averaged (steadier than one network's). With `attention_heads` above 0 each line
+also attends to the page's other lines by their shape (queries and keys from the lines' own hidden
+vectors, values from the GRU's states): a line can read how the lines shaped like it sit on the page
+(sub-headings of one page share a style), however far apart they are.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 #: Training settings of the shipped tagger (v5): those of the first scratch runs, not searched
 #: (experiments/article-structure/NOTES.md, session 2026-11-30 (4)).
 DEFAULTS = {"hidden": 64, "epochs": 40, "batch": 8, "learning_rate": 3e-3, "dropout": 0.3,
-            "weight_decay": 1e-3, "seeds": 1}
+            "weight_decay": 1e-3, "seeds": 1, "attention_heads": 0}
 
 
 def squash(rows: np.ndarray) -> np.ndarray:
@@ -26,9 +29,10 @@ def squash(rows: np.ndarray) -> np.ndarray:
     return np.sign(rows) * np.log1p(np.abs(rows))
 
 
-def _module(inputs: int, hidden: int, dropout: float):
+def _module(inputs: int, hidden: int, dropout: float, attention_heads: int = 0):
     """The network: a linear layer, a one-layer BiGRU, and a linear read-out of the GRU's states
-    beside the line's own hidden vector."""
+    beside the line's own hidden vector (and, with `attention_heads`, what the line reads from the
+    lines shaped like it)."""
     import torch
 
     class Tagger(torch.nn.Module):
@@ -37,7 +41,10 @@ def _module(inputs: int, hidden: int, dropout: float):
             self.drop = torch.nn.Dropout(dropout)
             self.inp = torch.nn.Linear(inputs, hidden)
             self.gru = torch.nn.GRU(hidden, hidden, batch_first=True, bidirectional=True)
-            self.out = torch.nn.Linear(3 * hidden, 3)
+            if attention_heads:
+                self.attention = torch.nn.MultiheadAttention(hidden, attention_heads, batch_first=True,
+                                                             vdim=2 * hidden)
+            self.out = torch.nn.Linear((4 if attention_heads else 3) * hidden, 3)
 
         def forward(self, x, lengths=None):
             h = torch.relu(self.inp(self.drop(x)))
@@ -49,7 +56,13 @@ def _module(inputs: int, hidden: int, dropout: float):
                 states, _ = self.gru(packed)
                 states, _ = torch.nn.utils.rnn.pad_packed_sequence(states, batch_first=True,
                                                                    total_length=h.shape[1])
-            return self.out(self.drop(torch.cat([states, h], -1)))
+            parts = [states, h]
+            if attention_heads:
+                padding = None if lengths is None else (
+                    torch.arange(h.shape[1])[None, :] >= torch.as_tensor(lengths)[:, None])
+                read, _ = self.attention(h, h, states, key_padding_mask=padding, need_weights=False)
+                parts.append(read)
+            return self.out(self.drop(torch.cat(parts, -1)))
 
     return Tagger()
 
@@ -85,7 +98,8 @@ class LineTagger:
 
             self._networks = []
             for weights in self.weights:
-                network = _module(len(self.mean), self.settings["hidden"], self.settings["dropout"])
+                network = _module(len(self.mean), self.settings["hidden"], self.settings["dropout"],
+                                  self.settings.get("attention_heads", 0))
                 network.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
                 self._networks.append(network.eval())
         return self._networks
@@ -136,7 +150,8 @@ def _train_network(inputs: list, targets: list, page_weights, heading_weight: fl
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    network = _module(inputs[0].shape[1], settings["hidden"], settings["dropout"])
+    network = _module(inputs[0].shape[1], settings["hidden"], settings["dropout"],
+                      settings["attention_heads"])
     optimiser = torch.optim.AdamW(network.parameters(), lr=settings["learning_rate"],
                                   weight_decay=settings["weight_decay"])
     class_weights = torch.tensor([1.0, 1.0, heading_weight])
