@@ -277,6 +277,17 @@ def test_a_review_relabels_heading_lines_and_the_pages_headings(tmp_path: Path) 
     assert raw.body_text == reviewed.body_text  # the body is not what a heading review changes
 
 
+def test_a_second_review_round_adds_its_verdicts_and_overrules_the_first_on_the_same_line(
+        tmp_path: Path) -> None:
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(json.dumps({"page": "a", "line": 3, "heading": True}) + "\n"
+                     + json.dumps({"page": "a", "line": 5, "heading": False}) + "\n", encoding="utf-8")
+    second.write_text(json.dumps({"page": "a", "line": 5, "heading": True}) + "\n"
+                      + json.dumps({"page": "b", "line": 1, "heading": False}) + "\n", encoding="utf-8")
+    assert load_review(first) == {"a": {3: True, 5: False}}
+    assert load_review(first, second) == {"a": {3: True, 5: True}, "b": {1: False}}
+
+
 def test_site_of_groups_pages_by_site() -> None:
     assert site_of("aeb-bbc.com-c7e39ac49f", None) == "bbc.com"
     assert site_of("rdb-ehow-2", None) == "ehow"

@@ -47,6 +47,9 @@ DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 #: Silver pages' candidate heading lines as reviewed (REVIEW-GUIDE.md): page, line, verdict.
 REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
+#: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates, REVIEW-GUIDE.md).
+REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
+                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"))}
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
@@ -345,9 +348,10 @@ def main() -> None:
     parser.add_argument("--decision", nargs="*", default=[], metavar="KEY=VALUE",
                         help="decision rule settings (add_heading=0.6 ...), or with --decoder its settings "
                              "(heading_bias=0.5 ...); default: decision.json / decoder.json")
-    parser.add_argument("--labels", choices=("silver", "reviewed"), default="silver",
-                        help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md) "
-                             "or the raw silver labels")
+    parser.add_argument("--labels", choices=("silver", "reviewed", "reviewed2"), default="silver",
+                        help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md; "
+                             "reviewed2: with the second round, silver_review_2.jsonl) or the raw silver "
+                             "labels")
     parser.add_argument("--extra", type=Path,
                         help="folder of weakly labelled pages (extra_pages.py): always trained on, never "
                              "scored; pages of a site among the scored pages are left out")
@@ -371,8 +375,8 @@ def main() -> None:
         if args.cache:
             args.cache.write_bytes(pickle.dumps(pages))
     raw_pages = pages
-    if args.labels == "reviewed":
-        review = load_review(REVIEW_FILE)
+    if args.labels in REVIEW_FILES:
+        review = load_review(*REVIEW_FILES[args.labels])
         pages = [apply_review(p, review.get(p.id, {})) if p.kind == "silver" else p for p in pages]
     print(f"{len(pages)} pages ({args.labels} labels), {len({p.site for p in pages})} sites, "
           f"{len(set(page_groups(pages)))} groups, "
@@ -391,7 +395,7 @@ def main() -> None:
     rows = score_pages(pages, fold, probabilities, decision, decoders=decoders)
     report(rows, args.verbose)
     raw_rows = []
-    if args.labels == "reviewed":  # the same models and settings, scored on the raw silver labels
+    if args.labels in REVIEW_FILES:  # the same models and settings, scored on the raw silver labels
         print("\nscored on the raw silver labels (trained and chosen on the reviewed ones):")
         raw_rows = score_pages(raw_pages, fold, probabilities, decision, decoders=decoders)
         report(raw_rows, False, brief=True)
@@ -399,7 +403,7 @@ def main() -> None:
     gains: dict[str, tuple[float, float, float]] = {}
     if args.nested:
         print("\nnested: each fold's decision rule or decoder settings chosen on the other folds", flush=True)
-        also = raw_pages if args.labels == "reviewed" else []
+        also = raw_pages if args.labels in REVIEW_FILES else []
         if decoders:
             nested, raw = nested_decoder_rows(pages, fold, probabilities, decoders, args.objective, also)
         else:

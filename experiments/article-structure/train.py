@@ -33,6 +33,9 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
 #: The decision rule cv.py --search chose on the site-grouped cross-validation.
 DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
+#: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates, REVIEW-GUIDE.md).
+REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
+                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"))}
 #: The sequence decoder's settings cv.py --decoder page --search chose (its counts come from the pages).
 DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 
@@ -41,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="v5")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--labels", choices=("reviewed", "silver"), default="reviewed",
+    parser.add_argument("--labels", choices=("reviewed", "reviewed2", "silver"), default="reviewed",
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
     parser.add_argument("--embedding-dims", type=int, default=32,
                         help="line-embedding principal components (0: shape features only, as v1/v2)")
@@ -63,7 +66,7 @@ def main() -> None:
                              "decoder.json); 'none': label line by line (v1-v3)")
     args = parser.parse_args()
     start = time.perf_counter()
-    review = load_review(REVIEW_FILE) if args.labels == "reviewed" else None
+    review = load_review(*REVIEW_FILES[args.labels]) if args.labels in REVIEW_FILES else None
     pages = load_folder(SHARED / "silver", "silver", review=review) + load_folder(SHARED / "dev", "gold")
     model = fit_line_model(pages, seed=args.seed, embedding_dims=args.embedding_dims,
                            embedding_tokens=args.embedding_tokens, rules_free_weight=args.rules_free_weight,

@@ -141,14 +141,15 @@ def load_page(txt_path: Path, labels_path: Path, kind: str, lang: str | None = N
     )
 
 
-def load_review(path: Path) -> dict[str, dict[int, bool]]:
-    """A review of candidate heading lines (JSON lines of `page`, `line`, `heading`):
-    page -> line -> verdict."""
+def load_review(*paths: Path) -> dict[str, dict[int, bool]]:
+    """A review of candidate heading lines (JSON lines of `page`, `line`, `heading`), from one file or
+    several rounds (a later file's verdict on the same line wins): page -> line -> verdict."""
     review: dict[str, dict[int, bool]] = {}
-    for row in path.read_text(encoding="utf-8").splitlines():
-        if row.strip():
-            entry = json.loads(row)
-            review.setdefault(entry["page"], {})[int(entry["line"])] = bool(entry["heading"])
+    for path in paths:
+        for row in path.read_text(encoding="utf-8").splitlines():
+            if row.strip():
+                entry = json.loads(row)
+                review.setdefault(entry["page"], {})[int(entry["line"])] = bool(entry["heading"])
     return review
 
 
