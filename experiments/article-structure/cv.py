@@ -348,7 +348,7 @@ def main() -> None:
     parser.add_argument("--decision", nargs="*", default=[], metavar="KEY=VALUE",
                         help="decision rule settings (add_heading=0.6 ...), or with --decoder its settings "
                              "(heading_bias=0.5 ...); default: decision.json / decoder.json")
-    parser.add_argument("--labels", choices=("silver", "reviewed", "reviewed2"), default="silver",
+    parser.add_argument("--labels", choices=("silver", *REVIEW_FILES), default="silver",
                         help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md; "
                              "reviewed2: with the second round, silver_review_2.jsonl) or the raw silver "
                              "labels")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -29,13 +30,12 @@ from pipeline.ingest.line_embeddings import MAX_TOKENS
 from pipeline.ingest.line_model import MODELS_DIR
 from pipeline.ingest.line_training import fit_line_model, load_folder, load_review
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cv import REVIEW_FILES  # noqa: E402  (the review rounds by --labels, as the CV reads them)
+
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "articles"
 #: The decision rule cv.py --search chose on the site-grouped cross-validation.
 DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
-REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
-#: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates, REVIEW-GUIDE.md).
-REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
-                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"))}
 #: The sequence decoder's settings cv.py --decoder page --search chose (its counts come from the pages).
 DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 
@@ -44,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--version", default="v5")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--labels", choices=("reviewed", "reviewed2", "silver"), default="reviewed",
+    parser.add_argument("--labels", choices=(*REVIEW_FILES, "silver"), default="reviewed",
                         help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
     parser.add_argument("--embedding-dims", type=int, default=32,
                         help="line-embedding principal components (0: shape features only, as v1/v2)")
