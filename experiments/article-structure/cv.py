@@ -47,9 +47,12 @@ DECISION_FILE = Path(__file__).resolve().parent / "decision.json"
 DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 #: Silver pages' candidate heading lines as reviewed (REVIEW-GUIDE.md): page, line, verdict.
 REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
-#: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates, REVIEW-GUIDE.md).
+#: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates), `reviewed3` the
+#: third (the reviewed2 model's new candidates; REVIEW-GUIDE.md).
 REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
-                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"))}
+                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl")),
+                "reviewed3": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"),
+                              REVIEW_FILE.with_name("silver_review_3.jsonl"))}
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
@@ -350,8 +353,8 @@ def main() -> None:
                              "(heading_bias=0.5 ...); default: decision.json / decoder.json")
     parser.add_argument("--labels", choices=("silver", *REVIEW_FILES), default="silver",
                         help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md; "
-                             "reviewed2: with the second round, silver_review_2.jsonl) or the raw silver "
-                             "labels")
+                             "reviewed2, reviewed3: with the second and third rounds, "
+                             "silver_review_2.jsonl and silver_review_3.jsonl) or the raw silver labels")
     parser.add_argument("--extra", type=Path,
                         help="folder of weakly labelled pages (extra_pages.py): always trained on, never "
                              "scored; pages of a site among the scored pages are left out")
