@@ -31,7 +31,7 @@ class IngestConfig(Strict):
     text_parser: str = "learned"
     """How plain text is read: `learned` (a line model trained on pages of 100+ sites, see
     experiments/article-structure) or `rules` (the hand-written rules it builds on); a bare name takes
-    the newest version (`learned.v5`, `rules.v1`)."""
+    the newest version (`learned.v6`, `rules.v1`)."""
     drop_boilerplate: bool = True
     """Drop site chrome, promos, 'recommended' lists, captions and credits from plain text."""
     max_heading_words: int = Field(16, ge=1)

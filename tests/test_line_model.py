@@ -50,15 +50,15 @@ def _parse(text: str, parser: str = "learned"):
     return parse(RawDoc("page", text, "text", "page.txt"), IngestConfig(text_parser=parser))
 
 
-@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4", "v5"])
+@pytest.mark.parametrize("version", ["v1", "v2", "v3", "v4", "v5", "v6"])
 def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     model = shipped_model(version)
     embedded = model.embedder.names() if model.embedder else []
     assert model.feature_names == feature_names() + embedded
-    assert (version in ("v3", "v4", "v5")) == bool(embedded)
-    assert (version in ("v4", "v5")) == (model.decoder is not None)
+    assert (version in ("v3", "v4", "v5", "v6")) == bool(embedded)
+    assert (version in ("v4", "v5", "v6")) == (model.decoder is not None)
     assert (version == "v4") == isinstance(model.estimator, RulesFreeBlend)
-    assert (version == "v5") == isinstance(model.estimator, TaggerBlend)
+    assert (version in ("v5", "v6")) == isinstance(model.estimator, TaggerBlend)
     if embedded:  # v3's meta.json names no token budget: it reads a line's first 64 tokens
         assert model.embedder.max_tokens == 64
     assert {"add_heading", "keep_heading", "add_paragraph", "keep_paragraph", "lone_heading"} <= set(
@@ -68,6 +68,14 @@ def test_shipped_model_loads_and_matches_the_feature_code(version: str) -> None:
     probabilities = model.predict_proba(model.features_of(verdicts))
     assert probabilities.shape == (len(verdicts.lines), len(CLASSES))
     assert np.allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_v6_averages_two_taggers_and_was_trained_on_three_review_rounds() -> None:
+    v5, v6 = shipped_model("v5"), shipped_model("v6")
+    assert len(v5.estimator.tagger.networks()) == 1 and len(v6.estimator.tagger.networks()) == 2
+    assert "--labels reviewed3" in v6.meta["command"] and "--labels reviewed " in v5.meta["command"]
+    rows = v6.features_of(rule_verdicts(SCRAPED_WITH_HEADINGS, any_script=True))
+    assert not np.allclose(v6.predict_proba(rows), v5.predict_proba(rows))
 
 
 def test_learned_parser_finds_the_headings_and_paragraphs_of_a_scraped_page() -> None:
@@ -93,9 +101,9 @@ def test_rules_by_name_are_the_old_rules_exactly() -> None:
 
 def test_v2_takes_its_sub_headings_from_the_rules_and_v1_keeps_its_own_reading() -> None:
     """learned.v2 lets the model decide paragraphs against boilerplate but never add or drop a
-    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v5."""
+    sub-heading; learned.v1 keeps its decision rule, which does; `learned` is the newest, v6."""
     assert IngestConfig().text_parser == "learned"
-    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v5").blocks
+    assert _parse(SCRAPED_WITH_HEADINGS).blocks == _parse(SCRAPED_WITH_HEADINGS, "learned.v6").blocks
     v1, v2 = shipped_model("v1").decision, shipped_model("v2").decision
     assert v2.add_heading > 1.0 and v2.keep_heading == 0.0
     assert v1.add_heading < 1.0 and v1.keep_heading > 0.0
@@ -117,7 +125,7 @@ def test_unknown_text_parser_fails_at_config_load_listing_the_known_ones(tmp_pat
 
     config = tmp_path / "c.yaml"
     config.write_text("ingest:\n  text_parser: learnt\n", encoding="utf-8")
-    known = r"learned\.v1, learned\.v2, learned\.v3, learned\.v4, learned\.v5, rules\.v1"
+    known = r"learned\.v1, learned\.v2, learned\.v3, learned\.v4, learned\.v5, learned\.v6, rules\.v1"
     with pytest.raises(ConfigError, match=r"ingest.text_parser.*unknown plain-text parser 'learnt'.*"
                        + known):
         load_config(config)

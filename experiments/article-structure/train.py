@@ -4,14 +4,15 @@ Reproduces `pipeline/data/line_model/<version>/` (model.pkl + meta.json) from
 ../shared/articles/silver and ../shared/articles/dev; the figures that judge it come from cv.py
 (site-grouped cross-validation), not from these pages.
 
-Usage: python experiments/article-structure/train.py [--version v5] [--seed 0]
-    v5: --rules-free-weight 0.25 --tagger-weight 0.5 --decoder decoder.json (the defaults; reviewed
-        labels, 32 embedding dimensions from 64 tokens; decision.json is stored too, though a decoder
-        does not read it)
-    v4: --version v4 --tagger-weight 0 --decoder decoder-v4.json
-    v3: --version v3 --rules-free-weight 0 --tagger-weight 0 --decoder none
-    v2: --labels silver --embedding-dims 0 --rules-free-weight 0 --tagger-weight 0 --decoder none (and
-        its decision.json)
+Usage: python experiments/article-structure/train.py [--version v6] [--seed 0]
+    v6: --labels reviewed3 --rules-free-weight 0.25 --tagger-weight 0.5 --tagger-seeds 2 --decoder
+        decoder.json (the defaults; 32 embedding dimensions from 64 tokens; decision.json is stored too,
+        though a decoder does not read it)
+    v5: --version v5 --labels reviewed --tagger-seeds 1 --decoder decoder-v5.json
+    v4: --version v4 --labels reviewed --tagger-weight 0 --decoder decoder-v4.json
+    v3: --version v3 --labels reviewed --rules-free-weight 0 --tagger-weight 0 --decoder none
+    v2: --version v2 --labels silver --embedding-dims 0 --rules-free-weight 0 --tagger-weight 0
+        --decoder none (and its decision.json)
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--version", default="v5")
+    parser.add_argument("--version", default="v6")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--labels", choices=(*REVIEW_FILES, "silver"), default="reviewed",
-                        help="silver pages' headings as reviewed (silver_review.jsonl) or raw")
+    parser.add_argument("--labels", choices=(*REVIEW_FILES, "silver"), default="reviewed3",
+                        help="silver pages' headings as reviewed (v6: reviewed3, the three rounds of "
+                             "REVIEW-GUIDE.md; v5: reviewed, the first) or raw")
     parser.add_argument("--embedding-dims", type=int, default=32,
                         help="line-embedding principal components (0: shape features only, as v1/v2)")
     parser.add_argument("--embedding-tokens", type=int, default=MAX_TOKENS,
@@ -57,8 +59,8 @@ def main() -> None:
                              "(v4; 0: none)")
     parser.add_argument("--tagger-weight", type=float, default=0.5,
                         help="share of a BiGRU over each page's lines (line_tagger.py; v5; 0: none)")
-    parser.add_argument("--tagger-seeds", type=int, default=1,
-                        help="BiGRU networks averaged, each from its own seed (v5: 1)")
+    parser.add_argument("--tagger-seeds", type=int, default=2,
+                        help="BiGRU networks averaged, each from its own seed (v6: 2, v5: 1)")
     parser.add_argument("--tagger-attention", type=int, default=0,
                         help="attention heads over the page's lines beside the BiGRU (line_tagger.py; v5: 0)")
     parser.add_argument("--decoder", default=str(DECODER_FILE),

@@ -3,9 +3,9 @@
 The rules of `text.py` run first (their title, standfirst, body region and verdicts are features);
 a gradient-boosted tree model (scikit-learn) trained on labelled pages of many sites then gives
 each line class probabilities from its features (`line_features.py`; v4 blends in a second model
-that does not read the rules, `RulesFreeBlend`; v5 also a BiGRU over the page's lines,
+that does not read the rules, `RulesFreeBlend`; v5 also a BiGRU over the page's lines, v6 two,
 `TaggerBlend`). A decision rule turns them into labels line by line (v1-v3, `label_lines`), or a
-decoder reads the page as one sequence (v4, v5: `decoded_labels`,
+decoder reads the page as one sequence (v4-v6: `decoded_labels`,
 `line_decoding.py`). The model that ships lies in `pipeline/data/line_model/<version>/` (`model.pkl`
 and `meta.json`), written by `python experiments/article-structure/train.py`; it loads in well under a
 second and needs no network.
@@ -139,7 +139,7 @@ class RulesFreeBlend:
 
 @dataclass
 class TaggerBlend:
-    """The tree models' probabilities blended with a BiGRU tagger's over the whole page (v5,
+    """The tree models' probabilities blended with a BiGRU tagger's over the whole page (v5, v6,
     `line_tagger.py`); the feature rows must be one page's lines in order."""
 
     lines: object

@@ -1,4 +1,4 @@
-"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1` ... `learned.v5`):
+"""Plain-text parsers by versioned name (`rules.v1`, `learned.v1` ... `learned.v6`):
 `ingest.text_parser` picks one.
 
 Kept apart from `pipeline.ingest` so that the config can check a name without importing the ingest
@@ -71,3 +71,10 @@ def _learned_v5(text: str, config: IngestConfig) -> Parsed:
     """v4 with a BiGRU over the page's lines blended into the tree models' probabilities
     (`line_tagger.py`): each line judged beside the whole page, then decoded as v4 does."""
     return _learned(text, config, "v5")
+
+
+@TEXT_PARSERS.register("learned.v6")
+def _learned_v6(text: str, config: IngestConfig) -> Parsed:
+    """v5's make with two BiGRU networks averaged, trained on three review rounds of the silver pages'
+    sub-headings instead of one (experiments/article-structure/REVIEW-GUIDE.md)."""
+    return _learned(text, config, "v6")
