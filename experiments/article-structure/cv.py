@@ -48,11 +48,15 @@ DECODER_FILE = Path(__file__).resolve().parent / "decoder.json"
 #: Silver pages' candidate heading lines as reviewed (REVIEW-GUIDE.md): page, line, verdict.
 REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
 #: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates), `reviewed3` the
-#: third (the reviewed2 model's new candidates; REVIEW-GUIDE.md).
+#: third (the reviewed2 model's new candidates), `reviewed4` the fourth (v6's, down to p 0.1;
+#: REVIEW-GUIDE.md).
 REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
                 "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl")),
                 "reviewed3": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"),
-                              REVIEW_FILE.with_name("silver_review_3.jsonl"))}
+                              REVIEW_FILE.with_name("silver_review_3.jsonl")),
+                "reviewed4": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"),
+                              REVIEW_FILE.with_name("silver_review_3.jsonl"),
+                              REVIEW_FILE.with_name("silver_review_4.jsonl"))}
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
@@ -353,8 +357,8 @@ def main() -> None:
                              "(heading_bias=0.5 ...); default: decision.json / decoder.json")
     parser.add_argument("--labels", choices=("silver", *REVIEW_FILES), default="silver",
                         help="silver pages' headings: as reviewed (silver_review.jsonl, REVIEW-GUIDE.md; "
-                             "reviewed2, reviewed3: with the second and third rounds, "
-                             "silver_review_2.jsonl and silver_review_3.jsonl) or the raw silver labels")
+                             "reviewed2 ... reviewed4: with the later rounds, "
+                             "silver_review_2.jsonl ... silver_review_4.jsonl) or the raw silver labels")
     parser.add_argument("--extra", type=Path,
                         help="folder of weakly labelled pages (extra_pages.py): always trained on, never "
                              "scored; pages of a site among the scored pages are left out")
