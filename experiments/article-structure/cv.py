@@ -50,13 +50,9 @@ REVIEW_FILE = Path(__file__).resolve().parent / "silver_review.jsonl"
 #: The review's rounds by `--labels`: `reviewed2` adds the second (v5's new candidates), `reviewed3` the
 #: third (the reviewed2 model's new candidates), `reviewed4` the fourth (v6's, down to p 0.1;
 #: REVIEW-GUIDE.md).
-REVIEW_FILES = {"reviewed": (REVIEW_FILE,),
-                "reviewed2": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl")),
-                "reviewed3": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"),
-                              REVIEW_FILE.with_name("silver_review_3.jsonl")),
-                "reviewed4": (REVIEW_FILE, REVIEW_FILE.with_name("silver_review_2.jsonl"),
-                              REVIEW_FILE.with_name("silver_review_3.jsonl"),
-                              REVIEW_FILE.with_name("silver_review_4.jsonl"))}
+REVIEW_ROUNDS = (REVIEW_FILE, *(REVIEW_FILE.with_name(f"silver_review_{k}.jsonl") for k in (2, 3, 4)))
+REVIEW_FILES = {"reviewed": REVIEW_ROUNDS[:1],
+                **{f"reviewed{k}": REVIEW_ROUNDS[:k] for k in range(2, len(REVIEW_ROUNDS) + 1)}}
 
 
 def site_folds(pages: list[LabelledPage], folds: int) -> list[int]:
