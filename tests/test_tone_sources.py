@@ -94,6 +94,68 @@ def test_dev_only_source_gives_the_same_dev_rows_and_no_training_rows(tmp_path):
     pd.testing.assert_frame_equal(trained.dev, measured.dev)
 
 
+def _relabel_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A source of 40 paragraphs in 20 documents, and a re-annotation of some of them by (doc, para)."""
+    source = write_jsonl(tmp_path / "source.jsonl", [
+        {"text": f"paragraph {i}", "label": LABELS[(i // 2) % 3], "doc": i // 2, "para": i % 2}
+        for i in range(40)])
+    relabels = [{"doc": i // 2, "para": i % 2, "tone": LABELS[(i + 1) % 3] if i % 5 else None}
+                for i in range(38)]  # rows 38 and 39 unlabelled; every fifth row's label empty
+    return source, write_jsonl(tmp_path / "relabel.jsonl", relabels)
+
+
+def test_relabel_keeps_the_split_and_takes_the_files_labels(tmp_path):
+    from pipeline.training.data import load_splits
+
+    source, relabels = _relabel_files(tmp_path)
+    own = {"path": str(source), "holdout": 0.25, "name": "own", "columns": {"group": "doc"}}
+    other = {**own, "name": "other",
+             "relabel": {"path": str(relabels), "keys": ["doc", "para"], "label": "tone"}}
+    plain, relabelled = load_splits(_config([own])), load_splits(_config([other]))
+    expected = {f"paragraph {i}": LABELS[(i + 1) % 3] for i in range(38) if i % 5}
+    for part in ("train", "dev"):
+        before, after = getattr(plain, part), getattr(relabelled, part)
+        assert set(after["text"]) == set(before["text"]) & set(expected)  # the same split, less unlabelled
+        labelled = dict(zip(after["text"], after["label"], strict=True))
+        assert labelled == {t: expected[t] for t in after["text"]}
+        assert "relabel_key" not in after.columns
+    assert relabelled.data_hash() != plain.data_hash()
+
+
+def test_relabel_file_is_part_of_the_files_hash(tmp_path):
+    from pipeline.training.data import files_hash
+
+    source, relabels = _relabel_files(tmp_path)
+    config = _config([{"path": str(source), "holdout": 0.25, "columns": {"group": "doc"},
+                       "relabel": {"path": str(relabels), "keys": ["doc", "para"], "label": "tone"}}])
+    before = files_hash(config)
+    relabels.write_text(relabels.read_text(encoding="utf-8").replace('"neutral"', '"positive"', 1),
+                        encoding="utf-8")
+    assert before is not None and files_hash(config) != before
+
+
+@pytest.mark.parametrize(
+    ("relabel", "rows", "expected"),
+    [
+        ({"keys": ["doc", "nope"], "label": "tone"}, None, "missing column.*'nope'.*relabel.keys"),
+        ({"keys": ["doc", "para"], "label": "verdict"}, None, "missing column.*'verdict'"),
+        ({"keys": ["doc", "para"], "label": "tone"}, [{"doc": 0, "para": 0, "tone": "bad"}], "unknown label"),
+        ({"keys": ["doc"], "label": "tone"}, [{"doc": 0, "tone": "negative"}, {"doc": 0, "tone": "positive"}],
+         "has two labels"),
+    ],
+)
+def test_relabel_errors_name_the_file_and_the_fix(tmp_path, relabel, rows, expected):
+    from pipeline.training.data import load_splits
+
+    source, relabels = _relabel_files(tmp_path)
+    if rows is not None:
+        write_jsonl(relabels, rows)
+    config = _config([{"path": str(source), "holdout": 0.25, "columns": {"group": "doc"},
+                       "relabel": {"path": str(relabels), **relabel}}])
+    with pytest.raises(DataError, match=expected):
+        load_splits(config)
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
@@ -118,7 +180,7 @@ def test_bad_source_keys_fail_at_load(tmp_path, source, expected):
 def test_new_source_keys_at_their_defaults_keep_the_config_hash():
     plain = _config([{"path": "a.jsonl", "holdout": 0.2}])
     explicit = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": False, "group_pattern": None,
-                         "label_from_score": None}])
+                         "label_from_score": None, "relabel": None}])
     assert plain.config_hash() == explicit.config_hash()
     dev_only = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": True}])
     assert dev_only.config_hash() != plain.config_hash()
@@ -198,3 +260,27 @@ def test_trainer_keeps_the_check_with_the_best_mean_not_the_best_single_source()
     result = fine_tune(clf, texts, labels, [None] * len(texts), params, 13, evaluate)
     assert [row["step"] for row in result.history] == [1, 2, 3, 4]
     assert result.best_step == 3 and result.best_score == pytest.approx(0.6)
+
+
+def test_persent_tone_review_covers_the_dev_fifth_of_the_tone_config(shared):
+    """experiments/tone-context/persent_tone_review.jsonl: two verdicts for every paragraph of PerSenT's
+    dev fifth under configs/train/tone.yaml's split, keyed by text hash, and no text of its own."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "experiments" / "tone-context" / "persent_review.py"
+    spec = importlib.util.spec_from_file_location("persent_review", path)
+    review = importlib.util.module_from_spec(spec)
+    sys.modules["persent_review"] = review
+    spec.loader.exec_module(review)
+
+    lines = [json.loads(line) for line in review.REVIEW.open(encoding="utf-8")]
+    assert {tuple(sorted(row)) for row in lines} == {
+        ("doc_id", "judge1", "judge2", "label", "paragraph_index", "text_key")}
+    assert {row["judge1"] for row in lines} | {row["judge2"] for row in lines} <= set(LABELS)
+    assert all(row["label"] == (row["judge1"] if row["judge1"] == row["judge2"] else None) for row in lines)
+    config = str(Path(__file__).resolve().parents[1] / "configs" / "train" / "tone.yaml")
+    rows = review.persent_dev(config, [f"data.root={shared / 'datasets'}"])
+    assert len(rows) == 842 and rows[["judge1", "judge2"]].notna().all().all()
+    assert len({(row["doc_id"], row["paragraph_index"]) for row in lines}) == len(lines) == 842
+    assert len({row["text_key"] for row in lines}) == rows["text"].nunique()

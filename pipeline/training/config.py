@@ -23,7 +23,8 @@ from pipeline.config import Strict, TrackingConfig
 Task = Literal["tone", "stance"]
 SplitName = Literal["train", "dev", "test"]
 
-_NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False, "oversample": 1.0}
+_NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False, "oversample": 1.0,
+                      "relabel": None}
 """Source keys added after configs were hashed: left out of the hash at their defaults."""
 
 DEFAULT_LABELS: dict[str, list[str]] = {
@@ -67,6 +68,21 @@ class ScoreLabels(Strict):
         return self
 
 
+class Relabel(Strict):
+    """Labels of one's own for a source's rows, kept in a separate file and joined on key columns: a
+    re-annotation of a public set shared without its text. The source's split is made first, on its own
+    labels (so it is the same split as without ``relabel``); then each row takes the file's label."""
+
+    path: str
+    """JSONL / JSON, CSV or Parquet with the key columns and a label column; relative to the working
+    directory (like ``data.root``) or absolute."""
+    keys: list[str] = Field(min_length=1)
+    """Columns of both files that identify a row, e.g. ``[doc_id, paragraph_index]``."""
+    label: str = "label"
+    """The file's label column (checked against ``labels``). A row the file lacks, or whose label there is
+    empty, is left out (and counted)."""
+
+
 class Source(Strict):
     """One labelled file (or Hub data set) and the split(s) it feeds."""
 
@@ -99,6 +115,8 @@ class Source(Strict):
     """The split every row feeds. Give this or ``holdout``."""
     holdout: float | None = Field(None, gt=0, lt=1)
     """Hold out this fraction as dev, the rest trains: seeded, stratified by label, grouped by ``group``."""
+    relabel: Relabel | None = None
+    """Replace the source's labels with those of another file, joined on key columns, after the split."""
     max_rows: int | None = Field(None, ge=1)
     """Keep at most this many training rows of this source (seeded, stratified subsample)."""
     oversample: float = Field(1.0, ge=1.0, le=20.0)

@@ -80,6 +80,12 @@ def files_hash(config: TrainConfig) -> str | None:
             with path.open("rb") as handle:
                 file_digests[path] = hashlib.file_digest(handle, "sha256").digest()
         digest.update(str(source.path).encode() + file_digests[path])
+        if source.relabel:
+            labels_path = Path(source.relabel.path).expanduser()
+            if not labels_path.is_file():
+                return None
+            with labels_path.open("rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
 
 
@@ -144,6 +150,12 @@ def load_source(source: Source, root: str | Path, task: str, labels: list[str]) 
                 f"{origin}: missing column '{column}' (the {role} column; found columns: "
                 f"{', '.join(map(str, raw.columns))}); fix the file or set the source's columns.{role}"
             )
+    absent = [c for c in (source.relabel.keys if source.relabel else []) if c not in raw.columns]
+    if absent:
+        raise DataError(
+            f"{origin}: missing column(s) {', '.join(map(repr, absent))} named in relabel.keys (found "
+            f"columns: {', '.join(map(str, raw.columns))}); the key columns must be in both files"
+        )
     for column, value in source.where.items():
         allowed = value if isinstance(value, list) else [value]
         before = raw
@@ -196,7 +208,63 @@ def load_source(source: Source, root: str | Path, task: str, labels: list[str]) 
     frame["group"] = group_values(raw[cols.group], source.group_pattern) if cols.group else None
     frame["source"] = source.display_name
     frame["origin"] = origin
+    if source.relabel:
+        frame["relabel_key"] = key_strings(raw, source.relabel.keys)
     return frame.reset_index(drop=True)
+
+
+def key_strings(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """One string per row joining the key columns (integral floats written as integers)."""
+    def text(value: object) -> str:
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    parts = [table[c].map(text).to_numpy(dtype=object) for c in columns]
+    return np.array(["\x1f".join(row) for row in zip(*parts, strict=True)], dtype=object)
+
+
+def relabel_table(source: Source, labels: list[str]) -> dict[str, str]:
+    """key -> label from the source's ``relabel`` file, checked (empty labels are left out)."""
+    spec = source.relabel
+    assert spec is not None
+    origin = str(Path(spec.path).expanduser())
+    table = read_table(origin)
+    missing = [c for c in [*spec.keys, spec.label] if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{origin}: missing column(s) {', '.join(map(repr, missing))} (the relabel file of source "
+            f"'{source.display_name}' needs the key columns {spec.keys} and the label column '{spec.label}'; "
+            f"found columns: {', '.join(map(str, table.columns))})"
+        )
+    filled = table[spec.label].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))
+                                   and bool(str(v).strip()))
+    table = table[filled]
+    keys = key_strings(table, spec.keys)
+    values = [_label_str(v) for v in table[spec.label]]
+    unknown = sorted(set(values) - set(labels))
+    if unknown:
+        raise DataError(
+            f"{origin}: column '{spec.label}' has unknown label(s) {', '.join(map(repr, unknown[:5]))} "
+            f"(expected one of: {', '.join(labels)})"
+        )
+    found: dict[str, str] = {}
+    for key, value in zip(keys, values, strict=True):
+        if found.setdefault(key, value) != value:
+            shown = ", ".join(key.split("\x1f"))
+            raise DataError(f"{origin}: the key ({shown}) has two labels, {found[key]!r} and {value!r} "
+                            f"(expected one label per {', '.join(spec.keys)})")
+    return found
+
+
+def apply_relabel(part: pd.DataFrame, table: dict[str, str], source: Source) -> pd.DataFrame:
+    """The rows of ``part`` with the labels of ``table``; rows it lacks are left out, and counted."""
+    labels = part["relabel_key"].map(table)
+    kept = part[labels.notna()].assign(label=labels[labels.notna()]).drop(columns="relabel_key")
+    if len(kept) < len(part):
+        print(f"{source.display_name}: {len(part) - len(kept)} of {len(part)} rows have no label in "
+              f"{source.relabel.path} and are left out")  # type: ignore[union-attr]
+    return kept.reset_index(drop=True)
 
 
 def score_labels(raw: pd.DataFrame, source: Source, origin: str) -> np.ndarray:
@@ -241,14 +309,21 @@ def load_splits(config: TrainConfig) -> Splits:
     for source in config.data.sources:
         frame = load_source(source, config.data.root, config.task, labels)
         origins.setdefault(source.display_name, frame["origin"].iat[0])
+        relabelled = relabel_table(source, labels) if source.relabel else None
         if source.holdout is not None:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
+            if relabelled is not None:  # split on the source's own labels: the same split as without
+                dev_part = apply_relabel(dev_part, relabelled, source)
+                if not source.dev_only:
+                    train_part = apply_relabel(train_part, relabelled, source)
             _check_split(dev_part, "dev", source, labels)
             if not source.dev_only:
                 parts["train"].append(_oversample(_subsample(train_part, source.max_rows, seed),
                                                   source.oversample, seed))
             parts["dev"].append(dev_part)
         else:
+            if relabelled is not None:
+                frame = apply_relabel(frame, relabelled, source)
             if source.split == "train":
                 frame = _oversample(_subsample(frame, source.max_rows, seed), source.oversample, seed)
             else:
