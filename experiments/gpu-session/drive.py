@@ -55,23 +55,21 @@ PHASE_ENDS = (0.50, 0.80)
 TRAIN_OVERHEAD = 75
 """Seconds a training spends outside its training loop: loading, the last dev check, logging the model."""
 
-TONE_ALL = "experiments/tone-sources/mpnet-all-sources.yaml"
-TONE_TODAY = "experiments/tone-sources/minilm-today.yaml"
+TONE = "experiments/tone-sources/"
+MINILM_2EP = ["model.epochs=2", "model.eval_every=200"]
 PLAN = [
-    # issue 19: one change at a time against mpnet on all six sources, one epoch
-    Job("tone-today-mpnet", TONE_TODAY, ["model.epochs=2", "model.lr=3e-5", "model.eval_every=200"]),
-    Job("tone-all-mpnet-2ep", TONE_ALL, ["model.epochs=2"]),
-    Job("tone-all-mpnet-2ep-noweights", TONE_ALL, ["model.epochs=2", "model.class_weights=false"]),
-    Job("tone-all-mpnet-2ep-persent2x", TONE_ALL.replace(".yaml", "-persent2x.yaml"), []),
-    Job("tone-all-minilm-2ep", "experiments/tone-sources/minilm-all-sources.yaml",
-        ["model.epochs=2", "model.eval_every=200"], encoder="minilm"),
+    # issue 19, session 17's question: PerSenT's own labels against the README's tone definition (the
+    # persent_tone dev source), one change at a time; the session-16 plan was configs/train/tone.yaml's runs
+    Job("tone-mpnet-definition", TONE + "mpnet-definition-dev.yaml", []),
+    Job("tone-mpnet-no-persent", TONE + "mpnet-no-persent.yaml", []),
+    Job("tone-minilm-no-persent", TONE + "minilm-no-persent.yaml", MINILM_2EP, encoder="minilm"),
+    Job("tone-minilm-definition", TONE + "minilm-definition-dev.yaml", MINILM_2EP, encoder="minilm"),
     # issue 17: the stance teacher, the project's stance recipe
     Job("stance-mpnet", "configs/train/stance.yaml", ["model.eval_every=300"]),
 ]
 STUDENT = ["model.epochs=2", "model.eval_every=400"]
 """Two passes over the texts (the tone config says 1: a CPU budget)."""
-TONE_TEACHERS = ["tone-all-mpnet-2ep", "tone-all-mpnet-2ep-noweights",
-                 "tone-all-mpnet-2ep-persent2x"]
+TONE_TEACHERS = ["tone-mpnet-definition", "tone-mpnet-no-persent"]
 
 
 def env_for(work: Path, store: str) -> dict[str, str]:
