@@ -19,7 +19,7 @@ import numpy as np
 
 from pipeline.errors import DataError
 from pipeline.errors import first_line as _first_line
-from pipeline.training.config import Source, TrainConfig
+from pipeline.training.config import Relabel, Source, TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -224,22 +224,19 @@ def key_strings(table: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return np.array(["\x1f".join(row) for row in zip(*parts, strict=True)], dtype=object)
 
 
-def relabel_table(source: Source, labels: list[str]) -> dict[str, str]:
-    """key -> label from the source's ``relabel`` file, checked (empty labels are left out)."""
-    spec = source.relabel
-    assert spec is not None
+def relabel_table(spec: Relabel, source_name: str, labels: list[str]) -> dict[str, str]:
+    """key -> label from a source's ``relabel`` file, checked (empty labels are left out)."""
     origin = str(Path(spec.path).expanduser())
     table = read_table(origin)
     missing = [c for c in [*spec.keys, spec.label] if c not in table.columns]
     if missing:
         raise DataError(
             f"{origin}: missing column(s) {', '.join(map(repr, missing))} (the relabel file of source "
-            f"'{source.display_name}' needs the key columns {spec.keys} and the label column '{spec.label}'; "
+            f"'{source_name}' needs the key columns {spec.keys} and the label column '{spec.label}'; "
             f"found columns: {', '.join(map(str, table.columns))})"
         )
-    filled = table[spec.label].map(lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))
-                                   and bool(str(v).strip()))
-    table = table[filled]
+    column = table[spec.label]
+    table = table[column.notna() & column.astype(str).str.strip().ne("")]
     keys = key_strings(table, spec.keys)
     values = [_label_str(v) for v in table[spec.label]]
     unknown = sorted(set(values) - set(labels))
@@ -257,13 +254,13 @@ def relabel_table(source: Source, labels: list[str]) -> dict[str, str]:
     return found
 
 
-def apply_relabel(part: pd.DataFrame, table: dict[str, str], source: Source) -> pd.DataFrame:
+def apply_relabel(part: pd.DataFrame, table: dict[str, str], spec: Relabel, source_name: str) -> pd.DataFrame:
     """The rows of ``part`` with the labels of ``table``; rows it lacks are left out, and counted."""
     labels = part["relabel_key"].map(table)
     kept = part[labels.notna()].assign(label=labels[labels.notna()]).drop(columns="relabel_key")
     if len(kept) < len(part):
-        print(f"{source.display_name}: {len(part) - len(kept)} of {len(part)} rows have no label in "
-              f"{source.relabel.path} and are left out")  # type: ignore[union-attr]
+        print(f"{source_name}: {len(part) - len(kept)} of {len(part)} rows have no label in {spec.path} "
+              "and are left out")
     return kept.reset_index(drop=True)
 
 
@@ -309,21 +306,22 @@ def load_splits(config: TrainConfig) -> Splits:
     for source in config.data.sources:
         frame = load_source(source, config.data.root, config.task, labels)
         origins.setdefault(source.display_name, frame["origin"].iat[0])
-        relabelled = relabel_table(source, labels) if source.relabel else None
+        spec, name = source.relabel, source.display_name
+        relabelled = relabel_table(spec, name, labels) if spec else None
         if source.holdout is not None:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
-            if relabelled is not None:  # split on the source's own labels: the same split as without
-                dev_part = apply_relabel(dev_part, relabelled, source)
+            if spec and relabelled is not None:  # split on the source's own labels: the same split
+                dev_part = apply_relabel(dev_part, relabelled, spec, name)
                 if not source.dev_only:
-                    train_part = apply_relabel(train_part, relabelled, source)
+                    train_part = apply_relabel(train_part, relabelled, spec, name)
             _check_split(dev_part, "dev", source, labels)
             if not source.dev_only:
                 parts["train"].append(_oversample(_subsample(train_part, source.max_rows, seed),
                                                   source.oversample, seed))
             parts["dev"].append(dev_part)
         else:
-            if relabelled is not None:
-                frame = apply_relabel(frame, relabelled, source)
+            if spec and relabelled is not None:
+                frame = apply_relabel(frame, relabelled, spec, name)
             if source.split == "train":
                 frame = _oversample(_subsample(frame, source.max_rows, seed), source.oversample, seed)
             else:
