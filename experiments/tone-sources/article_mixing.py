@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 import pandas as pd
-from decision_rule import LABELS, per_source
+from decision_rule import LABELS, half_folds, per_source, print_rules
 
 ARTICLE_SOURCES = ("persent", "emobank")
 GRID = np.round(np.arange(0.0, 1.001, 0.05), 2)
@@ -50,12 +50,7 @@ def fit_weight(frame: pd.DataFrame, probs: np.ndarray, means: np.ndarray) -> flo
 def cross_fitted(frame: pd.DataFrame, probs: np.ndarray, means: np.ndarray,
                  seed: int = 13) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold predictions: per source, articles halved; w fitted on one half, applied to the other."""
-    rng = np.random.default_rng(seed)
-    fold = np.zeros(len(frame), dtype=int)
-    for _, idx in frame.groupby("source", sort=False).indices.items():
-        groups = frame["group_key"].to_numpy()[idx]
-        half = set(rng.permutation(np.unique(groups))[: len(np.unique(groups)) // 2])
-        fold[idx] = [1 if g in half else 0 for g in groups]
+    fold = half_folds(frame, seed)
     predicted = np.empty(len(frame), dtype=object)
     weights = []
     for k in (0, 1):
@@ -101,15 +96,7 @@ def main() -> None:
     rows[f"cross-fitted w (folds: {weights[0]:.2f}, {weights[1]:.2f})"] = oof
     w_all = fit_weight(frame, probs, means)
     rows[f"w = {w_all:.2f} fitted on all dev (optimistic)"] = predict(probs, means, w_all)
-    sources = list(dict.fromkeys(frame["source"]))
-    print("| rule | " + " | ".join(f"{s} F1 / neg" for s in sources) + " | mean F1 | mean neg |")
-    print("|" + "---|" * (len(sources) + 3))
-    for name, predicted in rows.items():
-        figures = per_source(frame, predicted)
-        cells = [f"{figures[s][0]:.3f} / {figures[s][1]:.2f}" for s in sources]
-        mean = np.mean([figures[s][0] for s in sources])
-        neg = np.mean([figures[s][1] for s in sources])
-        print(f"| {name} | " + " | ".join(cells) + f" | {mean:.3f} | {neg:.3f} |")
+    print_rules(frame, rows)
 
 
 if __name__ == "__main__":

@@ -58,8 +58,8 @@ def fit_offset(frame: pd.DataFrame, probs: np.ndarray) -> float:
     return float(max(scores)[2])
 
 
-def cross_fitted(frame: pd.DataFrame, probs: np.ndarray, seed: int = 13) -> tuple[np.ndarray, list[float]]:
-    """Out-of-fold predictions: per source, groups halved; b fitted on one half, applied to the other."""
+def half_folds(frame: pd.DataFrame, seed: int = 13) -> np.ndarray:
+    """0 or 1 per row: each source's groups (``group_key``) halved at random."""
     rng = np.random.default_rng(seed)
     fold = np.zeros(len(frame), dtype=int)
     for _, idx in frame.groupby("source", sort=False).indices.items():
@@ -67,6 +67,25 @@ def cross_fitted(frame: pd.DataFrame, probs: np.ndarray, seed: int = 13) -> tupl
         unique = np.unique(groups)
         half = set(rng.permutation(unique)[: len(unique) // 2])
         fold[idx] = [1 if g in half else 0 for g in groups]
+    return fold
+
+
+def print_rules(frame: pd.DataFrame, rows: dict[str, np.ndarray]) -> None:
+    """A markdown table: per rule, each source's macro-F1 / negative F1 and their means."""
+    sources = list(dict.fromkeys(frame["source"]))
+    print("| rule | " + " | ".join(f"{s} F1 / neg" for s in sources) + " | mean F1 | mean neg |")
+    print("|" + "---|" * (len(sources) + 3))
+    for name, predicted in rows.items():
+        figures = per_source(frame, predicted)
+        cells = [f"{figures[s][0]:.3f} / {figures[s][1]:.2f}" for s in sources]
+        mean = np.mean([figures[s][0] for s in sources])
+        neg = np.mean([figures[s][1] for s in sources])
+        print(f"| {name} | " + " | ".join(cells) + f" | **{mean:.3f}** | {neg:.3f} |")
+
+
+def cross_fitted(frame: pd.DataFrame, probs: np.ndarray, seed: int = 13) -> tuple[np.ndarray, list[float]]:
+    """Out-of-fold predictions: per source, groups halved; b fitted on one half, applied to the other."""
+    fold = half_folds(frame, seed)
     predicted = np.empty(len(frame), dtype=object)
     offsets = []
     for k in (0, 1):
@@ -131,15 +150,7 @@ def main() -> None:
     rows[f"cross-fitted b (folds: {offsets[0]:+.1f}, {offsets[1]:+.1f})"] = oof
     b_all = fit_offset(frame, probs)
     rows[f"b = {b_all:+.1f} fitted on all dev (optimistic)"] = predict(probs, b_all)
-    sources = list(dict.fromkeys(frame["source"]))
-    print("| rule | " + " | ".join(f"{s} F1 / neg" for s in sources) + " | mean F1 | mean neg |")
-    print("|" + "---|" * (len(sources) + 3))
-    for name, predicted in rows.items():
-        figures = per_source(frame, predicted)
-        cells = [f"{figures[s][0]:.3f} / {figures[s][1]:.2f}" for s in sources]
-        mean = np.mean([figures[s][0] for s in sources])
-        neg = np.mean([figures[s][1] for s in sources])
-        print(f"| {name} | " + " | ".join(cells) + f" | **{mean:.3f}** | {neg:.3f} |")
+    print_rules(frame, rows)
 
 
 if __name__ == "__main__":
