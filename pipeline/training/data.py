@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -254,6 +256,14 @@ def relabel_table(spec: Relabel, source_name: str, labels: list[str]) -> dict[st
     return found
 
 
+def relabeller(source: Source, labels: list[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """What gives a part of ``source`` its ``relabel`` file's labels; unchanged without one."""
+    if source.relabel is None:
+        return lambda part: part
+    table = relabel_table(source.relabel, source.display_name, labels)
+    return partial(apply_relabel, table=table, spec=source.relabel, source_name=source.display_name)
+
+
 def apply_relabel(part: pd.DataFrame, table: dict[str, str], spec: Relabel, source_name: str) -> pd.DataFrame:
     """The rows of ``part`` with the labels of ``table``; rows it lacks are left out, and counted."""
     labels = part["relabel_key"].map(table)
@@ -306,22 +316,19 @@ def load_splits(config: TrainConfig) -> Splits:
     for source in config.data.sources:
         frame = load_source(source, config.data.root, config.task, labels)
         origins.setdefault(source.display_name, frame["origin"].iat[0])
-        spec, name = source.relabel, source.display_name
-        relabelled = relabel_table(spec, name, labels) if spec else None
+        relabel = relabeller(source, labels)
         if source.holdout is not None:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
-            if spec and relabelled is not None:  # split on the source's own labels: the same split
-                dev_part = apply_relabel(dev_part, relabelled, spec, name)
-                if not source.dev_only:
-                    train_part = apply_relabel(train_part, relabelled, spec, name)
+            dev_part = relabel(dev_part)  # after the split, made on the source's own labels: the same split
+            if not source.dev_only:
+                train_part = relabel(train_part)
             _check_split(dev_part, "dev", source, labels)
             if not source.dev_only:
                 parts["train"].append(_oversample(_subsample(train_part, source.max_rows, seed),
                                                   source.oversample, seed))
             parts["dev"].append(dev_part)
         else:
-            if spec and relabelled is not None:
-                frame = apply_relabel(frame, relabelled, spec, name)
+            frame = relabel(frame)
             if source.split == "train":
                 frame = _oversample(_subsample(frame, source.max_rows, seed), source.oversample, seed)
             else:
