@@ -180,7 +180,7 @@ def test_bad_source_keys_fail_at_load(tmp_path, source, expected):
 def test_new_source_keys_at_their_defaults_keep_the_config_hash():
     plain = _config([{"path": "a.jsonl", "holdout": 0.2}])
     explicit = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": False, "group_pattern": None,
-                         "label_from_score": None, "relabel": None}])
+                         "label_from_score": None, "relabel": None, "in_mean": True}])
     assert plain.config_hash() == explicit.config_hash()
     dev_only = _config([{"path": "a.jsonl", "holdout": 0.2, "dev_only": True}])
     assert dev_only.config_hash() != plain.config_hash()
@@ -238,6 +238,20 @@ def test_per_source_figures_and_the_score_is_their_mean():
     assert "dev.small.f1.neutral" not in m  # a class the source does not have
     assert out["score"] == m["dev.mean.macro_f1"] == 0.5
     assert m["dev.macro_f1"] != 0.5  # the pooled figure is not what selection uses
+    reported = _scored(frame, probs, LABELS, outside_mean={"small"})
+    assert reported["metrics"]["dev.small.macro_f1"] == 0.0  # still logged
+    assert reported["score"] == reported["metrics"]["dev.mean.macro_f1"] == 1.0  # not in the mean
+
+
+def test_in_mean_false_names_its_sources_and_needs_one_that_counts():
+    both = [{"path": "a.jsonl", "holdout": 0.2, "name": "a"},
+            {"path": "b.jsonl", "holdout": 0.2, "name": "b", "in_mean": False}]
+    assert _config(both).data.outside_mean == {"b"}
+    with pytest.raises(ValueError, match="at least one must count"):
+        _config([{**both[1], "name": "a"}, both[1]])
+    split_up = [{"path": "b.jsonl", "split": "train", "name": "b"}, {**both[1], "name": "b"}, both[0]]
+    with pytest.raises(ValueError, match="'b' has in_mean: false on one entry only"):
+        _config(split_up)
 
 
 def test_trainer_keeps_the_check_with_the_best_mean_not_the_best_single_source():

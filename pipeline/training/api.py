@@ -10,7 +10,8 @@ calibrates, logs and registers the classifier in one MLflow run:
 - inputs: every source's split as an MLflow data set (context ``training`` / ``validation`` / ``testing``);
 - metrics: ``dev.macro_f1``, ``dev.accuracy``, ``dev.{f1,precision,recall}.<label>``,
   ``dev.<source>.macro_f1`` / ``.accuracy`` / ``.f1.<label>`` (each class the source has),
-  ``dev.score`` and ``dev.mean.macro_f1`` (mean of the sources' macro-F1: the checkpoint criterion),
+  ``dev.score`` and ``dev.mean.macro_f1`` (mean of the sources' macro-F1, less those with ``in_mean:
+  false``: the checkpoint criterion),
   ``dev.ece``, ``dev.ece_calibrated``, ``dev.nll``, ``dev.nll_calibrated``,
   ``dev.temperature``, ``train.seconds``, ``train.peak_rss_mb``, ``train.rows``, ``train.truncated``
   and, per step, ``train.loss`` and ``checkpoint.dev.*`` (each dev check during training);
@@ -33,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Collection
+
     import pandas as pd
 
     from pipeline.models.classifier import Classifier
@@ -206,7 +209,7 @@ def _train_and_evaluate(
     from pipeline import tracking
     from pipeline.training.evaluate import expected_calibration_error, fit_temperature, nll
 
-    labels = config.label_list
+    labels, outside_mean = config.label_list, config.data.outside_mean
     train = splits.train
     targets = train["target"].tolist() if config.task == "stance" else None
     start = time.perf_counter()
@@ -254,7 +257,7 @@ def _train_and_evaluate(
         classifier.to_device(resolve_device(config.model.device))
 
         def dev_score(clf: Any) -> tuple[float, dict[str, float]]:
-            result = _dev_predictions(clf, splits.dev, labels)
+            result = _dev_predictions(clf, splits.dev, labels, outside_mean=outside_mean)
             if best_dev.get("score", -1.0) < result["score"]:  # the trainer keeps this state (same test)
                 best_dev.clear()
                 best_dev.update(result)
@@ -301,7 +304,7 @@ def _train_and_evaluate(
     metrics["train.peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     eval_start = time.perf_counter()
-    dev = best_dev or _dev_predictions(classifier, splits.dev, labels)
+    dev = best_dev or _dev_predictions(classifier, splits.dev, labels, outside_mean=outside_mean)
     y = dev["y"]
     probs = dev["probs"]
     temperature = fit_temperature(dev["logits"], dev["weights"], y)
@@ -323,7 +326,7 @@ def _train_and_evaluate(
         }
     )
     if splits.test is not None:
-        test = _dev_predictions(classifier, splits.test, labels, prefix="test")
+        test = _dev_predictions(classifier, splits.test, labels, prefix="test", outside_mean=outside_mean)
         metrics.update(test["metrics"])
     if distilled is not None:
         from pipeline.training.distill import gaps, teacher_dev_metrics
@@ -357,7 +360,7 @@ def _fit_gate(
     ungated = dev["metrics"].items()
     metrics.update({k.replace("dev.", "dev.ungated.", 1): v for k, v in ungated if k.endswith("macro_f1")})
     calibrated = gate.apply(calibrated, g, labels)  # what the registered model predicts
-    gated = {**dev, **_scored(splits.dev, calibrated, labels)}
+    gated = {**dev, **_scored(splits.dev, calibrated, labels, outside_mean=config.data.outside_mean)}
     metrics.update({
         "gate.coef": gate.coef,
         "gate.intercept": gate.intercept,
@@ -368,7 +371,8 @@ def _fit_gate(
 
 
 def _dev_predictions(
-    classifier: Classifier, frame: pd.DataFrame, labels: list[str], prefix: str = "dev"
+    classifier: Classifier, frame: pd.DataFrame, labels: list[str], prefix: str = "dev",
+    outside_mean: Collection[str] = frozenset(),
 ) -> dict[str, Any]:
     """Window logits at T=1, probabilities and metrics overall and per source of one split.
 
@@ -386,11 +390,15 @@ def _dev_predictions(
     else:
         scaled = combine_windows(logits, weights, classifier.temperature)
         probs = classifier.gate.apply(scaled, classifier.gate.unrelated(texts, paired), labels)
-    return {"logits": logits, "weights": weights, **_scored(frame, probs, labels, prefix)}
+    return {"logits": logits, "weights": weights, **_scored(frame, probs, labels, prefix, outside_mean)}
 
 
-def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: str = "dev") -> dict[str, Any]:
-    """Predictions and metrics, overall and per source, of probabilities for the rows of ``frame``."""
+def _scored(
+    frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: str = "dev",
+    outside_mean: Collection[str] = frozenset(),
+) -> dict[str, Any]:
+    """Predictions and metrics, overall and per source, of probabilities for the rows of ``frame``;
+    the mean of the per-source macro-F1 (the score) leaves out the sources in ``outside_mean``."""
     from pipeline.training.evaluate import _safe, classification_metrics, flat_metrics
 
     index = {label: i for i, label in enumerate(labels)}
@@ -413,7 +421,8 @@ def _scored(frame: pd.DataFrame, probs: np.ndarray, labels: list[str], prefix: s
         for label, row in part["per_class"].items():
             if row["support"]:  # a class the source has: its F1 (e.g. dev.econ.f1.negative)
                 metrics[f"{prefix}.{source}.f1.{_safe(label)}"] = row["f1"]
-        scores.append(part["macro_f1"])
+        if source not in outside_mean:
+            scores.append(part["macro_f1"])
     metrics[f"{prefix}.mean.macro_f1"] = float(np.mean(scores))  # the selection criterion, as dev.score
     return {
         "probs": probs,

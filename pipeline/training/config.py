@@ -24,7 +24,7 @@ Task = Literal["tone", "stance"]
 SplitName = Literal["train", "dev", "test"]
 
 _NEWER_SOURCE_KEYS = {"label_from_score": None, "group_pattern": None, "dev_only": False, "oversample": 1.0,
-                      "relabel": None}
+                      "relabel": None, "in_mean": True}
 """Source keys added after configs were hashed: left out of the hash at their defaults."""
 
 DEFAULT_LABELS: dict[str, list[str]] = {
@@ -109,6 +109,9 @@ class Source(Strict):
     dev_only: bool = False
     """With ``holdout``: the held-out part feeds dev, the rest is dropped (not trained on). Lets a model
     be measured on the same per-source dev split as a config that trains on the source."""
+    in_mean: bool = True
+    """False: the source's dev figures are logged but left out of ``dev.mean.macro_f1`` (the criterion
+    checkpoints and models are chosen on): a source measured for comparison, not aimed at."""
     where: dict[str, str | int | float | bool | list[str | int | float | bool]] = {}
     """Keep only rows whose column equals the value (or is one of the list), e.g. ``{split: dev_rw}``."""
     split: SplitName | None = None
@@ -159,6 +162,21 @@ class DataConfig(Strict):
     split_seed: int | None = None
     """Seed of the hold-out splits and subsamples; default: ``seed``. Set it to train with another
     ``seed`` on the same splits (e.g. the members of a seed ensemble)."""
+
+    @model_validator(mode="after")
+    def _mean_has_a_source(self) -> DataConfig:
+        names = {source.display_name for source in self.sources}
+        if self.sources and names <= self.outside_mean:
+            raise ValueError("every source has in_mean: false; at least one must count in dev.mean.macro_f1")
+        for name in names & self.outside_mean:
+            if any(s.in_mean for s in self.sources if s.display_name == name):
+                raise ValueError(f"source {name!r} has in_mean: false on one entry only; set it on all")
+        return self
+
+    @property
+    def outside_mean(self) -> frozenset[str]:
+        """Names of the sources measured but left out of ``dev.mean.macro_f1``."""
+        return frozenset(source.display_name for source in self.sources if not source.in_mean)
 
 
 class BaselineParams(Strict):

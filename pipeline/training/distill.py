@@ -140,7 +140,7 @@ def teacher_dev_metrics(config: TrainConfig, data: DistillData, frame: pd.DataFr
     """The teacher on the dev rows: ``teacher.dev.*`` (as ``dev.*``) and its predictions."""
     from pipeline.training.api import _scored
 
-    return _scored(frame, data.dev_probs, config.label_list, prefix="teacher.dev")
+    return _scored(frame, data.dev_probs, config.label_list, "teacher.dev", config.data.outside_mean)
 
 
 def _teacher_sources(metrics: dict[str, float]) -> list[str]:
