@@ -298,3 +298,16 @@ def test_persent_tone_review_covers_the_dev_fifth_of_the_tone_config(shared):
     assert len(rows) == 842 and rows[["judge1", "judge2"]].notna().all().all()
     assert len({(row["doc_id"], row["paragraph_index"]) for row in lines}) == len(lines) == 842
     assert len({row["text_key"] for row in lines}) == rows["text"].nunique()
+
+
+def test_the_tone_student_is_measured_on_the_tone_configs_sources():
+    """configs/distill/tone.yaml reads the sources and dev splits of configs/train/tone.yaml, so the
+    student and its teacher are compared on the same rows (distill.gap.*)."""
+    from pipeline.config import load_config
+    from pipeline.training.config import TrainConfig
+
+    repo = Path(__file__).resolve().parents[1]
+    teacher = load_config(str(repo / "configs/train/tone.yaml"), [], model=TrainConfig)
+    student = load_config(str(repo / "configs/distill/tone.yaml"), [], model=TrainConfig)
+    assert student.data == teacher.data
+    assert student.distill is not None and teacher.distill is None
