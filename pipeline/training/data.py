@@ -320,11 +320,9 @@ def load_splits(config: TrainConfig) -> Splits:
         if source.holdout is not None:
             train_part, dev_part = holdout_split(frame, source.holdout, seed, source)
             dev_part = relabel(dev_part)  # after the split, made on the source's own labels: the same split
-            if not source.dev_only:
-                train_part = relabel(train_part)
             _check_split(dev_part, "dev", source, labels)
             if not source.dev_only:
-                parts["train"].append(_oversample(_subsample(train_part, source.max_rows, seed),
+                parts["train"].append(_oversample(_subsample(relabel(train_part), source.max_rows, seed),
                                                   source.oversample, seed))
             parts["dev"].append(dev_part)
         else:
