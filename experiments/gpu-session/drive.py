@@ -58,10 +58,10 @@ TRAIN_OVERHEAD = 75
 TONE = "experiments/tone-sources/"
 MINILM_2EP = ["model.epochs=2", "model.eval_every=200"]
 PLAN = [
-    # issue 19, session 17's question: PerSenT's own labels against the README's tone definition (the
-    # persent_tone dev source), one change at a time; the session-16 plan was configs/train/tone.yaml's runs
+    # issue 19: the tone champion's recipe (PerSenT dev only since session 19, decided on the CPU pair at
+    # one epoch) at two epochs with checks, and its pair with PerSenT's paragraphs trained on
+    Job("tone-mpnet", "configs/train/tone.yaml", []),
     Job("tone-mpnet-definition", TONE + "mpnet-definition-dev.yaml", []),
-    Job("tone-mpnet-no-persent", TONE + "mpnet-no-persent.yaml", []),
     Job("tone-minilm-no-persent", TONE + "minilm-no-persent.yaml", MINILM_2EP, encoder="minilm"),
     Job("tone-minilm-definition", TONE + "minilm-definition-dev.yaml", MINILM_2EP, encoder="minilm"),
     # issue 17: the stance teacher, the project's stance recipe
@@ -69,7 +69,8 @@ PLAN = [
 ]
 STUDENT = ["model.epochs=2", "model.eval_every=400"]
 """Two passes over the texts (the tone config says 1: a CPU budget)."""
-TONE_TEACHERS = ["tone-mpnet-definition", "tone-mpnet-no-persent"]
+TONE_TEACHERS = ["tone-mpnet"]
+"""The distillation config reads configs/train/tone.yaml's sources: its teacher is that config's model."""
 
 
 def env_for(work: Path, store: str) -> dict[str, str]:
