@@ -1,5 +1,6 @@
 """Per-source tone data (issue 19): labels from ratings, grouped and dev-only hold-outs, per-source
-figures and selection on their mean. Tiny files written here; nothing trains but a fake."""
+figures and selection on their mean. Tiny files written here; nothing trains but a fake and a TF-IDF
+baseline."""
 
 from __future__ import annotations
 
@@ -252,6 +253,42 @@ def test_in_mean_false_names_its_sources_and_needs_one_that_counts():
     split_up = [{"path": "b.jsonl", "split": "train", "name": "b"}, {**both[1], "name": "b"}, both[0]]
     with pytest.raises(ValueError, match="'b' has in_mean: false on one entry only"):
         _config(split_up)
+
+
+def test_a_source_out_of_the_mean_does_not_calibrate_the_model(tmp_path):
+    """The temperature (and the calibration figures) come from the in-mean sources' dev rows alone: a
+    dev-only source with in_mean: false, here the same texts with contradicting labels, is logged but
+    leaves them as they are without it; counted in, it moves them."""
+    from pipeline.training.api import train_from_config
+    from tests.test_training import TONE_DEV, TONE_TRAIN
+
+    train = [{"text": t, "label": lab} for lab, texts in TONE_TRAIN.items() for t in texts]
+    dev = [{"text": t, "label": lab} for lab, texts in TONE_DEV.items() for t in texts]
+    flipped = {"negative": "positive", "positive": "negative", "neutral": "negative"}
+    write_jsonl(tmp_path / "train.jsonl", train)
+    write_jsonl(tmp_path / "dev.jsonl", dev)
+    write_jsonl(tmp_path / "other.jsonl", [{**row, "label": flipped[row["label"]]} for row in dev])
+    sources = [{"name": "a", "path": "train.jsonl", "split": "train"},
+               {"name": "a", "path": "dev.jsonl", "split": "dev"}]
+    other = {"name": "other", "path": "other.jsonl", "split": "dev"}
+
+    def run(name: str, extra: list[dict]) -> dict[str, float]:
+        data = {"root": str(tmp_path), "sources": sources + extra}
+        config = {"experiment": "t", "task": "tone", "data": data,
+                  "model": {"kind": "baseline"}, "register": {"name": name},
+                  "tracking": {"uri": f"sqlite:///{tmp_path / 'mlflow.db'}",
+                               "artifact_root": str(tmp_path / "artifacts")}}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return train_from_config(str(path), [])["metrics"]
+
+    alone, counted = run("alone", []), run("counted", [other])
+    beside = run("beside", [{**other, "in_mean": False}])
+    assert "dev.other.macro_f1" in beside and beside["dev.score"] == alone["dev.score"]
+    for key in ("dev.temperature", "dev.ece", "dev.ece_calibrated", "dev.nll", "dev.nll_calibrated"):
+        assert beside[key] == pytest.approx(alone[key], rel=1e-6), key
+    assert counted["dev.temperature"] != pytest.approx(alone["dev.temperature"], rel=0.05)
+    assert counted["dev.nll"] > alone["dev.nll"]
 
 
 def test_trainer_keeps_the_check_with_the_best_mean_not_the_best_single_source():

@@ -305,9 +305,12 @@ def _train_and_evaluate(
 
     eval_start = time.perf_counter()
     dev = best_dev or _dev_predictions(classifier, splits.dev, labels, outside_mean=outside_mean)
-    y = dev["y"]
-    probs = dev["probs"]
-    temperature = fit_temperature(dev["logits"], dev["weights"], y)
+    # calibration is fitted and measured on the sources models are chosen on (in_mean), not on a source
+    # logged for comparison only (its labels may contradict the others' on the same texts)
+    kept = ~splits.dev["source"].isin(outside_mean).to_numpy()
+    y = dev["y"][kept]
+    probs = dev["probs"][kept]
+    temperature = fit_temperature(_rows(dev["logits"], kept), _rows(dev["weights"], kept), y)
     classifier.temperature = temperature
     from pipeline.models.classifier import combine_windows
 
@@ -319,9 +322,9 @@ def _train_and_evaluate(
         {
             "dev.score": dev["score"],
             "dev.ece": expected_calibration_error(probs, y),
-            "dev.ece_calibrated": expected_calibration_error(calibrated, y),
+            "dev.ece_calibrated": expected_calibration_error(calibrated[kept], y),
             "dev.nll": nll(probs, y),
-            "dev.nll_calibrated": nll(calibrated, y),
+            "dev.nll_calibrated": nll(calibrated[kept], y),
             "dev.temperature": temperature,
         }
     )
@@ -432,6 +435,11 @@ def _scored(
         "score": float(np.mean(scores)),
         "overall": overall,
     }
+
+
+def _rows(items: list[Any], kept: np.ndarray) -> list[Any]:
+    """The entries of a per-row list where ``kept`` is true."""
+    return [item for item, keep in zip(items, kept, strict=True) if keep]
 
 
 def _per_source_key(key: str) -> bool:
